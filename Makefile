@@ -1,0 +1,32 @@
+# Everyday commands. `make run` and `make test` install whatever is missing first.
+PY := .venv/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: setup setup-test run test test-fast lint format bench screenshots clean
+
+setup:
+	@scripts/setup.sh
+
+setup-test:
+	@scripts/setup.sh --test
+
+run: setup
+	$(PY) app.py --host $(HOST) --port $(PORT)
+
+test: setup-test
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+test-fast: setup-test
+	$(PY) -m pytest -q -m "not slow and not browser" $(PYTEST_ARGS)
+
+lint: setup-test
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: setup-test
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+clean:
+	rm -rf .pytest_cache .ruff_cache htmlcov .coverage

@@ -1,0 +1,1 @@
+"""Command-line interface: the `flask --app app pipeline ...` commands."""

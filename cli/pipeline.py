@@ -1,0 +1,117 @@
+"""`flask --app app pipeline run|sample`: run stages in the terminal, make a demo video."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from cli.terminal import TerminalSink
+from models import Episode
+from services.episodes import store
+from services.pipeline.controller import PipelineController, PipelineError
+from services.pipeline.local_executor import LocalExecutor
+from services.pipeline.options import ALL_STAGES
+from services.presets import PresetError
+
+pipeline_cli = AppGroup("pipeline", help="Run the pipeline from the terminal.")
+
+
+def parse_stages(text: str) -> list[int]:
+    """Parse "1-7", "1,3,5" or "2-4,6" into stage numbers."""
+    stages: set[int] = set()
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        low, _, high = part.partition("-")
+        try:
+            first, last = int(low), int(high or low)
+        except ValueError as exc:
+            raise click.BadParameter(f"{part!r} is not a stage number or range") from exc
+        if not (first in ALL_STAGES and last in ALL_STAGES and first <= last):
+            raise click.BadParameter(f"{part!r}: stages go from 1 to 7")
+        stages.update(range(first, last + 1))
+    if not stages:
+        raise click.BadParameter("select at least one stage")
+    return sorted(stages)
+
+
+def _episode_for(source: str, episode_id: str | None) -> Episode:
+    """Return the episode to run on: --episode, a local file, or a URL."""
+    data_dir = current_app.config["DATA_DIR"]
+    if episode_id:
+        return store.episode_for_run(data_dir, None, episode_id, False)
+    if Path(source).exists():
+        return store.create_from_local_file(
+            data_dir, Path(source), current_app.config["CAPTION_LANGUAGE"]
+        )
+    return store.create_from_url(data_dir, source, current_app.config["ALLOW_PRIVATE_URLS"])
+
+
+@pipeline_cli.command("run")
+@click.argument("source", required=False, default="")
+@click.option(
+    "--stages",
+    "stages_text",
+    default=None,
+    help="Stages to run: 1-7, 1,3,5 or 2-4,6 (default: the preset's, else 1-7).",
+)
+@click.option("--preset", default=None, help="Name or id of a workflow preset.")
+@click.option("--episode", "episode_id", default=None, help="Run on an existing episode.")
+@click.option("--quiet", is_flag=True, help="Show progress only, not the log.")
+def run_command(
+    source: str, stages_text: str | None, preset: str | None, episode_id: str | None, quiet: bool
+) -> None:
+    """Run stages on SOURCE (a URL or a local video file) with a live progress bar."""
+    if not source and not episode_id:
+        raise click.UsageError("give a SOURCE (URL or file) or --episode ID")
+    stages = parse_stages(stages_text) if stages_text else None
+    sink = TerminalSink(verbose=not quiet)
+    app = current_app._get_current_object()  # the relay thread needs the app, not the proxy
+    controller = PipelineController(app, sink, LocalExecutor(app, sink))
+    try:
+        episode = _episode_for(source, episode_id)
+        if stages is None and not preset:
+            stages = list(ALL_STAGES)
+        options = controller.options_for(episode, {"preset": preset, "selected_stages": stages})
+        session = controller.start(episode, options)
+    except (PipelineError, store.EpisodeError, PresetError, ValueError) as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"Episode {episode.id} · session {session.id} · stages {options.selected_stages}")
+    try:
+        while not controller.executor.wait(session.id, timeout=0.5):
+            pass
+    except KeyboardInterrupt:
+        click.echo("\nInterrupting…", err=True)
+        controller.interrupt(session.id)
+        sys.exit(130)
+    status = (controller.status(session.id) or {}).get("status")
+    files = controller.files(episode.id)
+    if status == "completed":
+        if files.final_video.exists():
+            click.echo(f"Final video: {files.final_video}")
+        sys.exit(0)
+    sys.exit(130 if status == "interrupted" else 1)
+
+
+@pipeline_cli.command("sample")
+@click.option("--minutes", type=click.FloatRange(1, 30), default=2.0, show_default=True)
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to write the mp4 (captions go next to it).",
+)
+@click.option("--voices", type=click.IntRange(1, 2), default=1, show_default=True)
+def sample_command(minutes: float, out_path: Path | None, voices: int) -> None:
+    """Write a synthetic talk video with WebVTT captions and print its path."""
+    from services.sample import generate_sample
+
+    target = (
+        out_path or Path(current_app.config["DATA_DIR"]) / "samples" / f"talk-{minutes:g}min.mp4"
+    )
+    path = generate_sample(target, minutes=minutes, voices=voices)
+    click.echo(str(path))

@@ -1,0 +1,1 @@
+"""Settings, built-in prompts and presets."""

@@ -1,0 +1,94 @@
+"""Application settings read from the environment (and a `.env` file when present)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+CONFIG_DIR = Path(__file__).resolve().parent
+BUILTIN_PROMPTS_DIR = CONFIG_DIR / "prompts"
+BUILTIN_PRESETS_DIR = CONFIG_DIR / "presets"
+
+
+def _env_flag(name: str, default: str = "0") -> bool:
+    """Read a boolean environment variable (1/true/yes/on)."""
+    return os.environ.get(name, default).strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _load_secret_key(data_dir: Path) -> str:
+    """Return SECRET_KEY from the environment, else a random key stored once in DATA_DIR."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    key_file = data_dir / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    tmp = key_file.with_suffix(".partial")
+    tmp.write_text(key)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, key_file)
+    return key
+
+
+class Config:
+    """Settings for a normal run; every value can be overridden by the environment."""
+
+    TESTING = False
+
+    def __init__(self) -> None:
+        self.DATA_DIR = Path(os.environ.get("DATA_DIR", "./data")).resolve()
+        self.SQLALCHEMY_DATABASE_URI = os.environ.get(
+            "DATABASE_URL", f"sqlite:///{self.DATA_DIR / 'clipcast.db'}"
+        )
+        self.SECRET_KEY = _load_secret_key(self.DATA_DIR)
+        self.SECRET_KEY_FROM_ENV = bool(os.environ.get("SECRET_KEY"))
+        self.API_TOKEN = os.environ.get("API_TOKEN") or None
+        self.ALLOWED_HOSTS = [
+            h.strip()
+            for h in os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")
+            if h.strip()
+        ]
+        self.ALLOW_PRIVATE_URLS = _env_flag("ALLOW_PRIVATE_URLS")
+        self.SOCKETIO_ASYNC_MODE = os.environ.get("SOCKETIO_ASYNC_MODE", "threading")
+        self.PIPELINE_EXECUTOR = os.environ.get("PIPELINE_EXECUTOR", "local")
+        self.CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or None
+        self.SOCKETIO_MESSAGE_QUEUE = os.environ.get("SOCKETIO_MESSAGE_QUEUE") or None
+        self.LLM_BASE_URL = os.environ.get("LLM_BASE_URL") or None
+        self.LLM_API_KEY = os.environ.get("LLM_API_KEY") or None
+        self.LLM_MODEL = os.environ.get("LLM_MODEL") or None
+        self.MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_MB", "4096")) * 1024 * 1024
+        self.CAPTION_LANGUAGE = os.environ.get("CAPTION_LANGUAGE", "en")
+        self.SQLALCHEMY_ENGINE_OPTIONS = _engine_options(self.SQLALCHEMY_DATABASE_URI)
+
+    def as_dict(self) -> dict:
+        """Return the upper-case settings as a mapping for `app.config.from_mapping`."""
+        return {k: v for k, v in vars(self).items() if k.isupper()}
+
+
+class TestConfig(Config):
+    """Settings for the test suite: a temporary DATA_DIR, loopback sources allowed."""
+
+    TESTING = True
+
+    def __init__(self, data_dir: Path) -> None:
+        os.environ.setdefault("SECRET_KEY", "test-secret-key")
+        previous = os.environ.get("DATA_DIR")
+        os.environ["DATA_DIR"] = str(data_dir)
+        try:
+            super().__init__()
+        finally:
+            if previous is None:
+                os.environ.pop("DATA_DIR", None)
+            else:
+                os.environ["DATA_DIR"] = previous
+        self.TESTING = True
+        self.ALLOW_PRIVATE_URLS = True
+
+
+def _engine_options(url: str) -> dict:
+    """Return SQLAlchemy engine options: a busy timeout for SQLite, pre-ping elsewhere."""
+    if url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 30, "check_same_thread": False}}
+    return {"pool_pre_ping": True}

@@ -1,0 +1,21 @@
+"""Blueprints: one module each; `register_blueprints` wires them into the app."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register_blueprints(app: Flask) -> None:
+    """Import and register every blueprint with its URL prefix."""
+    from routes import audio, episodes, main, media, pipeline, presets, prompts, segments
+    from routes.errors import register_error_handlers
+
+    app.register_blueprint(main.bp)
+    app.register_blueprint(episodes.bp, url_prefix="/episodes")
+    app.register_blueprint(media.bp, url_prefix="/media")
+    app.register_blueprint(pipeline.bp, url_prefix="/pipeline")
+    app.register_blueprint(presets.bp, url_prefix="/presets")
+    app.register_blueprint(segments.bp, url_prefix="/segments")
+    app.register_blueprint(audio.bp, url_prefix="/audio")
+    app.register_blueprint(prompts.bp, url_prefix="/prompts")
+    register_error_handlers(app)

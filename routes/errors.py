@@ -1,0 +1,39 @@
+"""JSON errors for the API: `{"error": ..., "field": ...}` with the right status."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from services.errors import ClientError
+
+
+def error_response(message: str, status: int, field: str | None = None, **extra):  # noqa: ANN201
+    """Return the API's error body and status."""
+    body = {"error": message, **extra}
+    if field:
+        body["field"] = field
+    return jsonify(body), status
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Turn service errors into API errors."""
+
+    @app.errorhandler(ClientError)
+    def _client_error(exc: ClientError):  # noqa: ANN202
+        return error_response(str(exc), exc.status, exc.field, **exc.extra())
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):  # noqa: ANN202
+        if not _wants_json():
+            return exc
+        return error_response(exc.description or exc.name, exc.code or 500)
+
+
+def _wants_json() -> bool:
+    """Tell whether the client is an API caller rather than a page load."""
+    return (
+        "/api/" in request.path
+        or request.path.startswith(("/pipeline/", "/media/"))
+        or request.accept_mimetypes.best == "application/json"
+    )

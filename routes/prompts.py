@@ -1,0 +1,57 @@
+"""Prompts API: analysis guidelines and narrative templates (built-in ones are read-only)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, render_template, request
+
+from services import prompts
+from services.presets import presets_using_prompt
+
+bp = Blueprint("prompts", __name__)
+
+
+def _data_dir():  # noqa: ANN202
+    return current_app.config["DATA_DIR"]
+
+
+@bp.get("/")
+def prompts_page():  # noqa: ANN201
+    """Render the prompts page."""
+    return render_template("prompts/prompts.html")
+
+
+@bp.get("/api/prompts")
+def list_prompts():  # noqa: ANN201
+    """List prompts of both kinds."""
+    return {kind: prompts.list_prompts(_data_dir(), kind) for kind in prompts.PROMPT_SUFFIX}
+
+
+@bp.get("/api/prompts/<kind>/<name>")
+def get_prompt(kind: str, name: str):  # noqa: ANN201
+    """Show one prompt with its text."""
+    return prompts.get_prompt(_data_dir(), kind, name)
+
+
+@bp.post("/api/prompts/<kind>")
+def create_prompt(kind: str):  # noqa: ANN201
+    """Create a prompt from `{name, content}` or `{name, duplicate_of}`."""
+    data = request.get_json(silent=True) or {}
+    content = data.get("content")
+    if data.get("duplicate_of") and content is None:
+        content = prompts.get_prompt(_data_dir(), kind, str(data["duplicate_of"]))["content"]
+    saved = prompts.save_prompt(_data_dir(), kind, str(data.get("name") or ""), content, True)
+    return jsonify(saved), 201
+
+
+@bp.put("/api/prompts/<kind>/<name>")
+def update_prompt(kind: str, name: str):  # noqa: ANN201
+    """Replace a user prompt's text."""
+    data = request.get_json(silent=True) or {}
+    return prompts.save_prompt(_data_dir(), kind, name, data.get("content"), False)
+
+
+@bp.delete("/api/prompts/<kind>/<name>")
+def delete_prompt(kind: str, name: str):  # noqa: ANN201
+    """Delete a user prompt."""
+    prompts.delete_prompt(_data_dir(), kind, name, presets_using_prompt(_data_dir(), kind, name))
+    return "", 204

@@ -1,0 +1,1 @@
+"""The work: stages, engines, the pipeline controller. No Flask request objects here."""

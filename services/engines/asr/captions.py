@@ -1,0 +1,91 @@
+"""CaptionsEngine: a transcript from the episode's own captions (YouTube or uploaded)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from services.engines.asr.base import (
+    ProgressReport,
+    TranscriptEngine,
+    TranscriptResult,
+    TranscriptSegment,
+)
+from services.episodes.files import EpisodeFiles
+from services.stages.base import InputMissingError
+from services.webvtt import dedupe_cues, load_captions, merge_sentences
+
+if TYPE_CHECKING:
+    from services.pipeline.context import StageContext
+
+
+def caption_language(path: Path) -> str:
+    """Return the language code of a `captions.<lang>.vtt` file."""
+    return path.name.removeprefix("captions.").removesuffix(".vtt") or "en"
+
+
+def pick_caption_file(files: EpisodeFiles, language: str) -> Path | None:
+    """Return the captions in `language` (exact, then a variant like en-US), else the first."""
+    found = files.caption_files()
+    if not found:
+        return None
+    wanted = (language or "en").lower()
+    by_language = {caption_language(p).lower(): p for p in found}
+    if wanted in by_language:
+        return by_language[wanted]
+    variants = [p for code, p in by_language.items() if code.startswith(wanted + "-")]
+    return variants[0] if variants else found[0]
+
+
+class CaptionsEngine(TranscriptEngine):
+    """Read the episode's captions, undo rolling duplication and merge them into sentences."""
+
+    name: ClassVar[str] = "captions"
+    description: ClassVar[str] = (
+        "Use the video's captions or uploaded subtitles: instant, with the captions' own timing."
+    )
+
+    def transcribe(self, ctx: StageContext, report: ProgressReport) -> TranscriptResult:
+        """Return sentences made from the chosen caption file."""
+        path = pick_caption_file(ctx.files, ctx.options.caption_language)
+        if path is None:
+            raise InputMissingError(
+                "The episode has no captions.",
+                hint="Choose the pocketsphinx engine or upload subtitles (.vtt or .srt).",
+            )
+        language = caption_language(path)
+        if language.lower() != (ctx.options.caption_language or "").lower():
+            ctx.logger.info(
+                "No %s captions; using %s instead", ctx.options.caption_language, path.name
+            )
+        cues = load_captions(path)
+        report(1 / 3, f"read {len(cues)} cues from {path.name}")
+        ctx.check_cancelled()
+        tokens, stats = dedupe_cues(cues)
+        report(2 / 3, f"kept {len(tokens)} words")
+        ctx.check_cancelled()
+        sentences, speakers = merge_sentences(tokens)
+        ctx.logger.info(
+            "Read %d cues from %s (%s captions); removed %d duplicate cues and %d repeated words",
+            stats.cues,
+            path.name,
+            "rolling auto" if stats.rolling else "plain",
+            stats.duplicate_cues,
+            stats.repeated_words,
+        )
+        ctx.logger.info(
+            "Merged %d words into %d sentences; speakers: %s",
+            len(tokens),
+            len(sentences),
+            ", ".join(speakers) if sentences else "none",
+        )
+        segments: list[TranscriptSegment] = []
+        for sentence in sentences:
+            segment = TranscriptSegment(
+                start=sentence.start, end=sentence.end, text=sentence.text, speaker=sentence.speaker
+            )
+            if sentence.words:
+                segment["words"] = sentence.words  # type: ignore[typeddict-item]
+            segments.append(segment)
+        report(1.0, f"{len(segments)} sentences from captions")
+        return TranscriptResult(segments=segments, language=language.split("-")[0])

@@ -1,0 +1,1 @@
+"""Episodes: folder layout, creation from URLs and uploads, stage status."""

@@ -1,0 +1,1 @@
+"""Running stages: options, validation, the controller, the worker process and events."""

@@ -1,0 +1,150 @@
+"""Stage 3, Content Analysis: find the transcript's passages that match an analysis guideline."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from services.atomic import read_json, write_json_atomic
+from services.engines.analysis.base import (
+    ENGINE_SUB_STAGES,
+    AnalysisEngine,
+    AnalysisOptions,
+    transcript_sentences,
+)
+from services.guidelines import Guideline, GuidelineError, load_guideline
+from services.prompts import PromptNotFound, find_prompt, list_prompts
+from services.segments import segments_document, validate_segment
+from services.stages.base import InputMissingError, InvalidInputError, Stage
+
+if TYPE_CHECKING:
+    from services.pipeline.context import StageContext
+
+
+def _fmt(seconds: float) -> str:
+    """Format seconds as m:ss."""
+    return f"{int(seconds) // 60}:{int(seconds) % 60:02d}"
+
+
+class AnalysisStage(Stage):
+    """Score the transcript's passages against a guideline and keep the best segments."""
+
+    number = 3
+    key = "analysis"
+    name = "Content Analysis"
+    description = "Finds the passages that match the analysis guideline and rates them."
+    sub_stages = ("load", "segment", "score", "select")
+    weights = (1.0, 3.0, 3.0, 1.0)
+    inputs = ("transcript",)
+    outputs = ("analysis", "segments")
+
+    def run(self, ctx: StageContext) -> dict:
+        """Analyse the transcript and write Processing/analysis_results.json."""
+        transcript = self._transcript(ctx)
+        ctx.progress("load", 0.5, "transcript read")
+        guideline = self._guideline(ctx)
+        # Imported here: the registry imports services.stages.base, whose package imports us.
+        from services.engines.registry import get_engine
+
+        engine = get_engine("analysis", ctx.options.analysis_engine)
+        if not isinstance(engine, AnalysisEngine):
+            raise InvalidInputError(f"{engine.name!r} is not an analysis engine.")
+        ctx.logger.info(
+            "Guideline %r: %d categories, %d cue phrases; engine %s",
+            guideline.name,
+            len(guideline.categories),
+            sum(len(c.cues) for c in guideline.categories),
+            engine.name,
+        )
+        ctx.progress("load", 1.0, f"guideline {guideline.name!r} loaded")
+
+        def report(sub_stage: str, fraction: float, message: str = "") -> None:
+            if sub_stage not in ENGINE_SUB_STAGES:
+                raise ValueError(f"analysis engines report {ENGINE_SUB_STAGES}, not {sub_stage!r}")
+            ctx.check_cancelled()
+            ctx.progress(sub_stage, fraction, message)
+
+        options = AnalysisOptions(
+            max_segments=ctx.options.max_segments,
+            min_seconds=guideline.min_seconds,
+            max_seconds=guideline.max_seconds,
+        )
+        segments = engine.analyse(transcript, guideline, options, report, log=ctx.logger)
+        self._check(segments, guideline, ctx)
+        document = segments_document(
+            segments,
+            episode_id=ctx.episode_id,
+            guideline=ctx.options.analysis_prompt,
+            guideline_name=guideline.name,
+            engine=engine.name,
+        )
+        write_json_atomic(ctx.files.analysis, document)
+        ctx.progress("select", 1.0, f"{len(segments)} segments saved")
+        return {"analysis": ctx.files.relative(ctx.files.analysis)}
+
+    def _transcript(self, ctx: StageContext) -> dict:
+        """Read the transcript, or raise a StageError the user can act on."""
+        path = ctx.files.transcript
+        if not path.exists():
+            raise InputMissingError(
+                "There is no transcript yet.", hint="Run stage 2 (Transcript) first."
+            )
+        try:
+            transcript = read_json(path)
+        except (OSError, ValueError) as exc:
+            raise InvalidInputError(
+                f"The transcript cannot be read ({exc}).", hint="Run stage 2 again."
+            ) from exc
+        sentences = transcript_sentences(transcript)
+        if not sentences:
+            raise InvalidInputError(
+                "The transcript has no timed text to analyse.",
+                hint="Check the video has speech or captions, then run stage 2 again.",
+            )
+        seconds = sentences[-1].end - sentences[0].start
+        ctx.logger.info("Transcript: %d sentences over %s", len(sentences), _fmt(seconds))
+        return transcript
+
+    def _guideline(self, ctx: StageContext) -> Guideline:
+        """Find and parse the chosen analysis guideline."""
+        name = ctx.options.analysis_prompt
+        try:
+            path = find_prompt(ctx.data_dir, "analysis", name)
+        except PromptNotFound as exc:
+            known = ", ".join(p["name"] for p in list_prompts(ctx.data_dir, "analysis"))
+            raise InvalidInputError(
+                f"There is no analysis guideline named {name!r}.", hint=f"Choose one of: {known}."
+            ) from exc
+        try:
+            return load_guideline(path)
+        except GuidelineError as exc:
+            raise InvalidInputError(
+                f"The analysis guideline {name!r} is invalid: {exc}",
+                hint="Fix it on the prompts page.",
+            ) from exc
+
+    def _check(self, segments: list[dict], guideline: Guideline, ctx: StageContext) -> None:
+        """Reject an empty or malformed result with a message saying what to try."""
+        if not segments:
+            raise InvalidInputError(
+                f"No segment matched the guideline {guideline.name!r}.",
+                hint="Try the 'highlights' guideline or a longer video.",
+            )
+        for segment in segments:
+            problems = validate_segment(segment)
+            if problems:
+                raise InvalidInputError(
+                    f"The {ctx.options.analysis_engine} engine returned an invalid segment: "
+                    f"{'; '.join(problems)}."
+                )
+        for segment in sorted(segments, key=lambda s: -s.get("score", 0.0))[:5]:
+            bounds = segment["fullerContextTimestamps"]
+            ctx.logger.info(
+                "%s %s-%s %s %s: %s",
+                segment["segment_id"],
+                _fmt(bounds["start"]),
+                _fmt(bounds["end"]),
+                segment["severityRating"],
+                segment["harm_category"],
+                segment["narrativeSegmentTitle"],
+            )
+        ctx.logger.info("Kept %d segments", len(segments))

@@ -1,0 +1,165 @@
+"""Stage 2: turn the episode's speech into timed sentences (captions or offline recognition)."""
+
+from __future__ import annotations
+
+import wave
+from pathlib import Path
+from typing import ClassVar, cast
+
+from services.atomic import write_json_atomic
+from services.engines.asr.base import TranscriptEngine, TranscriptSegment
+from services.engines.asr.captions import pick_caption_file
+from services.engines.registry import get_engine
+from services.media import media_duration
+from services.pipeline.context import StageContext
+from services.stages.base import (
+    EngineUnavailableError,
+    InputMissingError,
+    InvalidInputError,
+    Stage,
+)
+
+
+def audio_seconds(path: Path) -> float:
+    """Return the length of a WAV file in seconds (ffprobe for WAVs the wave module rejects)."""
+    try:
+        with wave.open(str(path), "rb") as source:
+            return source.getnframes() / float(source.getframerate())
+    except (wave.Error, EOFError):
+        return media_duration(path)
+
+
+def tidy_segments(segments: list[TranscriptSegment], duration: float) -> list[dict]:
+    """Return segments clipped to the audio, sorted, non-overlapping, numbered, 3-decimal times."""
+    limit = duration if duration > 0 else float("inf")
+    kept = []
+    for segment in segments:
+        text = " ".join(str(segment.get("text", "")).split())
+        start = max(0.0, float(segment["start"]))
+        end = min(limit, max(start, float(segment["end"])))
+        if text and start < limit:
+            kept.append({**segment, "text": text, "start": start, "end": end})
+    kept.sort(key=lambda s: (s["start"], s["end"]))
+    for previous, segment in zip(kept, kept[1:], strict=False):
+        if segment["start"] < previous["end"]:
+            if segment["start"] > previous["start"]:
+                previous["end"] = segment["start"]
+            else:
+                segment["start"] = previous["end"]
+                segment["end"] = max(segment["end"], segment["start"])
+    result = []
+    for number, segment in enumerate(kept, start=1):
+        start, end = round(segment["start"], 3), round(segment["end"], 3)
+        item = {
+            "id": number,
+            "start": start,
+            "end": end,
+            "text": segment["text"],
+            "speaker": segment.get("speaker") or "Speaker 1",
+        }
+        words = [
+            {
+                "word": w["word"],
+                "start": round(min(max(w["start"], start), end), 3),
+                "end": round(min(max(w["end"], w["start"], start), end), 3),
+            }
+            for w in segment.get("words") or []
+        ]
+        if words:
+            item["words"] = sorted(words, key=lambda w: w["start"])
+        result.append(item)
+    return result
+
+
+class TranscriptStage(Stage):
+    """Stage 2: write Processing/transcript.json from captions or speech recognition."""
+
+    number: ClassVar[int] = 2
+    key: ClassVar[str] = "transcript"
+    name: ClassVar[str] = "Transcript Generation"
+    description: ClassVar[str] = (
+        "Turn the speech into timed sentences with speakers, from the captions when there "
+        "are any, else by offline speech recognition."
+    )
+    sub_stages: ClassVar[tuple[str, ...]] = ("prepare", "recognise", "assemble")
+    weights: ClassVar[tuple[float, ...]] = (0.04, 0.9, 0.06)
+    inputs: ClassVar[tuple[str, ...]] = ("original_audio",)
+    outputs: ClassVar[tuple[str, ...]] = ("transcript",)
+
+    def run(self, ctx: StageContext) -> dict:
+        """Transcribe the episode's audio and write the transcript atomically."""
+        files = ctx.files
+        if not files.original_audio.exists():
+            raise InputMissingError(
+                "Stage 2 needs the extracted audio (Input/original_audio.wav), which is missing.",
+                hint="Run stage 1 (Extraction) first.",
+            )
+        duration = audio_seconds(files.original_audio)
+        ctx.progress("prepare", 0.5, f"audio is {duration:.1f} s long")
+        engine, reason = choose_engine(ctx)
+        ctx.logger.info("Transcript engine: %s (%s)", engine.name, reason)
+        ctx.progress("prepare", 1.0, f"transcribing with {engine.name}")
+
+        def report(fraction: float, message: str = "") -> None:
+            ctx.progress("recognise", fraction, message)
+
+        result = engine.transcribe(ctx, report)
+        if not result.segments and engine.name == "captions" and reason.startswith("auto"):
+            ctx.logger.warning("The captions hold no spoken text; trying speech recognition")
+            engine = transcript_engine("pocketsphinx")
+            result = engine.transcribe(ctx, report)
+        ctx.progress("recognise", 1.0, "recognition done")
+        ctx.check_cancelled()
+
+        segments = tidy_segments(result.segments, duration)
+        if not segments:
+            raise InvalidInputError(
+                f"No speech found in the audio ({duration:.1f} s, engine {engine.name}).",
+                hint="Check that the video has audible speech, upload subtitles, "
+                "or try another transcript engine.",
+            )
+        ctx.progress("assemble", 0.5, f"{len(segments)} segments")
+        speakers = list(dict.fromkeys(s["speaker"] for s in segments))
+        transcript = {
+            "language": result.language,
+            "engine": engine.name,
+            "duration": round(duration, 3),
+            "speakers": speakers,
+            "segments": segments,
+        }
+        write_json_atomic(files.transcript, transcript)
+        words = sum(len(s["text"].split()) for s in segments)
+        ctx.logger.info(
+            "Wrote %d segments (%d words, %d speaker(s): %s) covering %.1f of %.1f s",
+            len(segments),
+            words,
+            len(speakers),
+            ", ".join(speakers),
+            segments[-1]["end"] - segments[0]["start"],
+            duration,
+        )
+        ctx.progress("assemble", 1.0, f"{len(segments)} segments written")
+        return {"transcript": files.relative(files.transcript)}
+
+
+def transcript_engine(name: str) -> TranscriptEngine:
+    """Return the ready transcript engine `name`; raise EngineUnavailableError if it cannot run."""
+    return cast(TranscriptEngine, get_engine("transcript", name))
+
+
+def choose_engine(ctx: StageContext) -> tuple[TranscriptEngine, str]:
+    """Return the transcript engine for this run and why it was chosen."""
+    choice = (ctx.options.transcript_engine or "auto").lower()
+    if choice != "auto":
+        return transcript_engine(choice), "chosen in the run options"
+    captions = pick_caption_file(ctx.files, ctx.options.caption_language)
+    if captions is not None:
+        return transcript_engine("captions"), f"auto: found {captions.name}"
+    try:
+        engine = transcript_engine("pocketsphinx")
+    except EngineUnavailableError as exc:
+        raise EngineUnavailableError(
+            f"The episode has no captions and offline recognition is unavailable: {exc}",
+            hint="Upload subtitles (.vtt or .srt) with the video, or install pocketsphinx.",
+        ) from exc
+    return engine, "auto: no captions, so offline speech recognition"

@@ -1,0 +1,182 @@
+"""A run started over HTTP, watched by a real python-socketio client over websocket."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+import requests
+import socketio
+
+from tests.support.processes import processes_in_group, wait_for
+
+pytestmark = pytest.mark.slow
+
+EVENTS = (
+    "pipeline_progress",
+    "pipeline_update",
+    "pipeline_transition",
+    "pipeline_error",
+    "pipeline_completion",
+    "log_stream",
+    "pipeline_state",
+)
+
+
+class EventCollector:
+    """A websocket client that keeps every event it receives."""
+
+    def __init__(self, base_url: str) -> None:
+        self.events: dict[str, list[dict]] = defaultdict(list)
+        self.lock = threading.Lock()
+        self.client = socketio.Client(reconnection=False)
+        for name in EVENTS:
+            self.client.on(name, self._keeper(name))
+        self.client.connect(base_url, transports=["websocket"], wait_timeout=10)
+
+    def _keeper(self, name: str):  # noqa: ANN202
+        def keep(payload: dict) -> None:
+            with self.lock:
+                self.events[name].append(payload)
+
+        return keep
+
+    def of(self, name: str, session_id: str) -> list[dict]:
+        """Return one event's payloads for one session."""
+        with self.lock:
+            return [p for p in self.events[name] if p.get("session_id") == session_id]
+
+
+def upload_episode(base: str, video: Path) -> str:
+    """Upload a video with its sidecar captions; return the episode id."""
+    with open(video, "rb") as v, open(video.with_suffix(".en.vtt"), "rb") as s:
+        response = requests.post(
+            f"{base}/episodes/api/episodes",
+            files={"file": ("talk.mp4", v), "subtitles": ("talk.en.vtt", s)},
+            timeout=30,
+        )
+    assert response.status_code == 201, response.text
+    return response.json()["episode_id"]
+
+
+def test_http_run_streams_every_stage(live_server: str, sample_copy: Path) -> None:
+    collector = EventCollector(live_server)
+    episode_id = upload_episode(live_server, sample_copy)
+    started = requests.post(
+        f"{live_server}/pipeline/execute",
+        json={"episode_id": episode_id, "selected_stages": [1, 2, 3, 4, 5, 6, 7]},
+        timeout=10,
+    )
+    assert started.status_code == 202, started.text
+    body = started.json()
+    assert body["status"] == "started" and body["monitoring_enabled"] is True
+    session_id = body["session_id"]
+
+    slowest = 0.0
+    deadline = time.monotonic() + 240
+    while not collector.of("pipeline_completion", session_id) and time.monotonic() < deadline:
+        t0 = time.monotonic()
+        status = requests.get(f"{live_server}/pipeline/status/{session_id}", timeout=5)
+        slowest = max(slowest, time.monotonic() - t0)
+        assert status.status_code == 200
+        time.sleep(0.1)
+    time.sleep(0.3)
+    collector.client.disconnect()
+
+    completions = collector.of("pipeline_completion", session_id)
+    assert len(completions) == 1 and completions[0]["status"] == "completed", completions
+    assert completions[0]["completed_stages"] == [1, 2, 3, 4, 5, 6, 7]
+    assert completions[0]["outputs"]["final_video"].endswith("Output/Final/final.mp4")
+    assert slowest < 0.5, f"status answered in {slowest:.3f} s"
+
+    progress = collector.of("pipeline_progress", session_id)
+    assert len(collector.of("pipeline_update", session_id)) == len(progress)
+    for stage in range(1, 8):
+        mine = [p for p in progress if p["stage"] == stage]
+        values = [p["progress"] for p in mine]
+        assert values == sorted(values), (stage, values)
+        assert values[-1] == 100.0 and mine[-1]["status"] == "completed"
+        subs = {p["sub_stage"] for p in mine if p["sub_stage"]}
+        assert len(subs) >= 2, (stage, subs)
+    transitions = collector.of("pipeline_transition", session_id)
+    assert [t["to_stage"] for t in transitions] == [1, 2, 3, 4, 5, 6, 7]
+
+    logs = collector.of("log_stream", session_id)
+    assert [r["seq"] for r in logs] == list(range(1, len(logs) + 1))
+    stored = requests.get(f"{live_server}/pipeline/logs/{session_id}?limit=10000", timeout=5).json()
+    assert [r["seq"] for r in stored["logs"]] == [r["seq"] for r in logs]
+
+    final = requests.get(
+        f"{live_server}{completions[0]['outputs']['final_video']}",
+        headers={"Range": "bytes=0-99"},
+        timeout=10,
+    )
+    assert final.status_code == 206 and len(final.content) == 100
+
+
+def test_request_state_fills_the_gap(live_server: str, sample_copy: Path) -> None:
+    episode_id = upload_episode(live_server, sample_copy)
+    session_id = requests.post(
+        f"{live_server}/pipeline/execute",
+        json={"episode_id": episode_id, "selected_stages": [1, 2, 3]},
+        timeout=10,
+    ).json()["session_id"]
+    wait_for(
+        lambda: (
+            requests.get(f"{live_server}/pipeline/status/{session_id}", timeout=5).json()["status"]
+            in ("completed", "failed")
+        ),
+        timeout=120,
+        interval=0.2,
+    )
+    late = EventCollector(live_server)
+    late.client.emit("request_state", {"session_id": session_id, "after_seq": 3})
+    state = wait_for(lambda: late.events["pipeline_state"], timeout=10)[0]
+    late.client.disconnect()
+    assert state["session"]["session_id"] == session_id
+    assert state["session"]["status"] == "completed"
+    seqs = [r["seq"] for r in state["logs"]]
+    assert seqs and seqs[0] == 4 and seqs == list(range(4, 4 + len(seqs)))
+
+
+@pytest.mark.parametrize("stage", [6, 7])
+def test_interrupt_ends_every_process(
+    app,
+    live_server: str,
+    sample_copy: Path,  # noqa: ANN001
+    stage: int,
+) -> None:
+    collector = EventCollector(live_server)
+    episode_id = upload_episode(live_server, sample_copy)
+    session_id = requests.post(
+        f"{live_server}/pipeline/execute",
+        json={"episode_id": episode_id, "selected_stages": list(range(1, 8))},
+        timeout=10,
+    ).json()["session_id"]
+    wait_for(
+        lambda: any(
+            t["to_stage"] == stage for t in collector.of("pipeline_transition", session_id)
+        ),
+        timeout=180,
+        interval=0.01,
+    )
+    status = requests.get(f"{live_server}/pipeline/status/{session_id}", timeout=5).json()
+    pid = requests.get(f"{live_server}/pipeline/sessions", timeout=5).json()
+    worker_pid = next(s for s in pid["sessions"] if s["session_id"] == session_id).get("worker_pid")
+    t0 = time.monotonic()
+    answer = requests.post(f"{live_server}/pipeline/interrupt/{session_id}", timeout=10).json()
+    assert answer["status"] == "interrupted", (answer, status)
+    wait_for(lambda: not processes_in_group(worker_pid), timeout=3)
+    assert time.monotonic() - t0 < 3.0
+    final = wait_for(
+        lambda: requests.get(f"{live_server}/pipeline/status/{session_id}", timeout=5).json(),
+        timeout=5,
+    )
+    assert final["status"] == "interrupted"
+    assert final["stages"][str(stage)]["status"] == "interrupted"
+    episode_root = Path(app.config["DATA_DIR"]) / "episodes" / episode_id
+    assert not list(episode_root.rglob("*.partial*")), "a partial file was left behind"
+    collector.client.disconnect()

@@ -1,0 +1,95 @@
+"""`python app.py` itself: eventlet mode serves events, and a public bind needs a token."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+import socketio
+
+from tests.conftest import free_port
+from tests.support.processes import wait_for
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def start_server(data_dir: Path, port: int, **env: str) -> subprocess.Popen:
+    """Start `python app.py` on a port with extra environment."""
+    environment = {**os.environ, "DATA_DIR": str(data_dir), "ALLOW_PRIVATE_URLS": "1", **env}
+    environment.pop("API_TOKEN", None)
+    return subprocess.Popen(
+        [sys.executable, "app.py", "--port", str(port)],
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+@pytest.mark.slow
+def test_eventlet_mode_runs_and_streams(tmp_path: Path, sample_copy: Path) -> None:
+    port = free_port()
+    server = start_server(tmp_path / "data", port, SOCKETIO_ASYNC_MODE="eventlet")
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: _answers(base), timeout=30, interval=0.2)
+        received: list[dict] = []
+        client = socketio.Client(reconnection=False)
+        client.on("pipeline_completion", received.append)
+        client.connect(base, transports=["websocket"], wait_timeout=10)
+        with (
+            open(sample_copy, "rb") as video,
+            open(sample_copy.with_suffix(".en.vtt"), "rb") as vtt,
+        ):
+            episode = requests.post(
+                f"{base}/episodes/api/episodes",
+                timeout=30,
+                files={"file": ("t.mp4", video), "subtitles": ("t.en.vtt", vtt)},
+            )
+        assert episode.status_code == 201, episode.text
+        started = requests.post(
+            f"{base}/pipeline/execute",
+            timeout=10,
+            json={"episode_id": episode.json()["episode_id"], "selected_stages": [1, 2, 3]},
+        )
+        assert started.status_code == 202, started.text
+        wait_for(lambda: received, timeout=120, interval=0.2)
+        client.disconnect()
+        assert received[0]["status"] == "completed"
+        assert received[0]["completed_stages"] == [1, 2, 3]
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=10)[0]
+    assert "EventletDeprecationWarning" not in output
+    assert "Eventlet is deprecated" not in output
+
+
+def _answers(base: str) -> bool:
+    try:
+        return requests.get(f"{base}/healthz", timeout=1).status_code == 200
+    except requests.ConnectionError:
+        return False
+
+
+def test_public_bind_without_token_is_refused(tmp_path: Path) -> None:
+    environment = {**os.environ, "DATA_DIR": str(tmp_path)}
+    environment.pop("API_TOKEN", None)
+    environment.pop("SECRET_KEY", None)
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "app.py", "--host", "0.0.0.0", "--port", "0"],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode != 0
+    assert "API_TOKEN" in result.stderr
+    assert time.monotonic() - started < 30

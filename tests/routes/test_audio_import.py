@@ -1,0 +1,109 @@
+"""Manual narration API: decode-checked uploads per script section."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from models import Episode, db
+from services import narration_import
+from services.atomic import write_json_atomic
+from services.episodes.files import EpisodeFiles
+from services.media import probe
+from tests.support.media import make_speech_wav
+
+SCRIPT = {
+    "narrative_theme": "t",
+    "podcast_sections": [
+        {"section_id": "intro", "section_type": "intro", "script_content": "Hello there."},
+        {
+            "section_id": "clip_01",
+            "section_type": "video_clip",
+            "clip_id": "clip_01",
+            "start_time": 1.0,
+            "end_time": 3.0,
+            "title": "c",
+        },
+        {"section_id": "outro", "section_type": "outro", "script_content": "Goodbye."},
+    ],
+    "script_metadata": {},
+}
+
+
+@pytest.fixture
+def episode(app, data_dir: Path) -> EpisodeFiles:  # noqa: ANN001
+    with app.app_context():
+        db.session.add(Episode(id="ep2", title="Talk", source="x", source_kind="upload"))
+        db.session.commit()
+    files = EpisodeFiles.for_episode(data_dir, "ep2")
+    write_json_atomic(files.script, SCRIPT)
+    return files
+
+
+@pytest.fixture(scope="module")
+def speech(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    return make_speech_wav(
+        tmp_path_factory.mktemp("w") / "s.wav", "Hello, this is me."
+    ).read_bytes()
+
+
+def upload(client, section: str, data: bytes, name: str):  # noqa: ANN001, ANN201
+    return client.post(
+        f"/audio/api/ep2/sections/{section}", data={"file": (io.BytesIO(data), name)}
+    )
+
+
+def test_sections_list_and_import(client, episode: EpisodeFiles, speech: bytes) -> None:  # noqa: ANN001
+    listing = client.get("/audio/api/ep2/sections").get_json()["sections"]
+    assert [s["section_id"] for s in listing] == ["intro", "outro"]
+    assert not any(s["has_audio"] for s in listing)
+    answer = upload(client, "intro", speech, "me.wav")
+    assert answer.status_code == 201, answer.get_json()
+    assert answer.get_json()["duration"] > 0.5
+    stream = probe(episode.section_audio("intro"))["streams"][0]
+    assert stream["sample_rate"] == "48000"
+    listing = client.get("/audio/api/ep2/sections").get_json()["sections"]
+    assert listing[0]["has_audio"] and not listing[1]["has_audio"]
+    assert client.delete("/audio/api/ep2/sections/intro").status_code == 204
+    assert not episode.section_audio("intro").exists()
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"just some text, not audio at all\n" * 20,
+        b"#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\nhttp://127.0.0.1/a.ts\n#EXT-X-ENDLIST\n",
+    ],
+    ids=["text", "hls-playlist"],
+)
+def test_disguised_files_are_refused(client, episode: EpisodeFiles, payload: bytes) -> None:  # noqa: ANN001
+    answer = upload(client, "intro", payload, "voice.wav")
+    assert answer.status_code in (400, 415)
+    assert answer.get_json()["field"] == "file"
+    assert not episode.section_audio("intro").exists()
+
+
+def test_wrong_type_size_and_section(
+    client,
+    episode: EpisodeFiles,
+    speech: bytes,  # noqa: ANN001
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert upload(client, "intro", speech, "voice.exe").status_code == 415
+    assert upload(client, "clip_01", speech, "v.wav").status_code == 404
+    assert upload(client, "nope", speech, "v.wav").status_code == 404
+    monkeypatch.setattr(narration_import, "MAX_AUDIO_BYTES", 1000)
+    assert upload(client, "intro", speech, "v.wav").status_code == 413
+
+
+def test_a_refused_upload_keeps_the_previous_recording(
+    client,
+    episode: EpisodeFiles,  # noqa: ANN001
+    speech: bytes,
+) -> None:
+    assert upload(client, "outro", speech, "v.wav").status_code == 201
+    before = episode.section_audio("outro").read_bytes()
+    assert upload(client, "outro", b"garbage" * 100, "v.wav").status_code == 415
+    assert episode.section_audio("outro").read_bytes() == before

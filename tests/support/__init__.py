@@ -1,0 +1,1 @@
+"""Test helpers: tiny generated media and a way to run one stage outside the pipeline."""
