@@ -23,6 +23,7 @@ def create_app(config: object | None = None) -> Flask:
     from services.pipeline.controller import PipelineController
     from services.pipeline.events import SocketIOSink
     from services.pipeline.local_executor import LocalExecutor
+    from services.pipeline.recovery import recover_orphaned_sessions
     from services.security import install_request_guards
 
     load_dotenv()
@@ -45,6 +46,7 @@ def create_app(config: object | None = None) -> Flask:
     with app.app_context():
         tune_sqlite(db.engine)
         db.create_all()
+        recover_orphaned_sessions(Path(app.config["DATA_DIR"]))
 
     sink = SocketIOSink(socketio)
     app.extensions["clipcast.pipeline"] = PipelineController(app, sink, LocalExecutor(app, sink))

@@ -68,6 +68,8 @@ class Config:
 
 
 class TestConfig(Config):
+    __test__ = False  # not a pytest test class
+
     """Settings for the test suite: a temporary DATA_DIR, loopback sources allowed."""
 
     TESTING = True

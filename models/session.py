@@ -31,6 +31,8 @@ class PipelineSession(db.Model):
     executor: Mapped[str] = mapped_column(String(16), default="local")
     worker_pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
     worker_host: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # The process that relays the worker's events (the web server or a CLI run).
+    owner_pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     resumed_from: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -100,3 +100,16 @@ def validate_stages():  # noqa: ANN201
         episode = Episode(id="new", source=data.get("youtube_url") or "pending", source_kind="url")
     errors = _controller().check(episode, options)
     return {"valid": not errors, "errors": errors, "skipped_stages": []}
+
+
+@bp.post("/resume/<session_id>")
+def resume(session_id: str):  # noqa: ANN201
+    """Start a new session that reruns only what an old one did not finish or what changed."""
+    session = _controller().resume(session_id)
+    return jsonify(
+        status="started",
+        session_id=session.id,
+        episode_id=session.episode_id,
+        resumed_from=session_id,
+        monitoring_enabled=True,
+    ), 202

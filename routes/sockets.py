@@ -7,9 +7,19 @@ from flask_socketio import SocketIO, emit
 
 from services.pipeline.controller import get_controller
 from services.pipeline.events import STATE_EVENT
+from services.security import request_authenticated, token_matches
 
 # Handlers are declared on the unbound extension; every `init_app` attaches them to its server.
 socketio = SocketIO()
+
+
+@socketio.on("connect")
+def on_connect(auth: dict | None = None) -> bool:
+    """Refuse a connection without the token or a logged-in session when API_TOKEN is set."""
+    if request_authenticated(current_app):
+        return True
+    presented = auth.get("token") if isinstance(auth, dict) else None
+    return token_matches(current_app.config.get("API_TOKEN"), presented)
 
 
 @socketio.on("request_state")

@@ -9,6 +9,7 @@ with Playwright (never a downloaded browser) and writes PNG files.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import tempfile
@@ -70,7 +71,9 @@ def take(base: str, episode_id: str, out: Path, width: int, scheme: str) -> list
             ".value > 30",
             timeout=60_000,
         )
-        page.evaluate("() => window.scrollTo(0, 0)")
+        page.evaluate(
+            "() => { window.scrollTo(0, 0); document.querySelector('#run-form').scrollTop = 0; }"
+        )
         shots.append(out / "pipeline-running.png")
         page.screenshot(path=shots[-1], full_page=True)
 
@@ -78,6 +81,14 @@ def take(base: str, episode_id: str, out: Path, width: int, scheme: str) -> list
         page.goto(f"/episodes/{episode_id}")
         page.wait_for_selector("#final-video")
         page.wait_for_function("() => document.querySelector('#final-video').readyState >= 1")
+        # Show a frame of the narration card rather than the black first frame.
+        page.evaluate(
+            """() => new Promise((done) => {
+                const video = document.querySelector('#final-video');
+                video.addEventListener('seeked', done, { once: true });
+                video.currentTime = 4;
+            })"""
+        )
         page.wait_for_load_state("networkidle")
         shots.append(out / "episode.png")
         page.screenshot(path=shots[-1], full_page=True)
@@ -98,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
     parser.add_argument("--width", type=int, default=1440)
     parser.add_argument("--minutes", type=float, default=1.0, help="length of the sample talk")
+    parser.add_argument("--voices", type=int, choices=(1, 2), default=2)
     parser.add_argument("--scheme", choices=("light", "dark"), default="light")
     args = parser.parse_args(argv)
 
@@ -108,7 +120,10 @@ def main(argv: list[str] | None = None) -> int:
         from app import create_app
         from services.sample import generate_sample
 
-        video = generate_sample(Path(tmp) / "sample" / "talk.mp4", minutes=args.minutes)
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        video = generate_sample(
+            Path(tmp) / "sample" / "talk.mp4", minutes=args.minutes, voices=args.voices
+        )
         app = create_app()
         server, base = serve(app)
         try:

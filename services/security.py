@@ -1,12 +1,19 @@
-"""Request guards: the Host allow-list (DNS rebinding) and the same-origin check."""
+"""Request guards: Host allow-list, same-origin check, optional API token, security headers."""
 
 from __future__ import annotations
 
+import hmac
 from urllib.parse import urlsplit
 
-from flask import Flask, jsonify, request
+from flask import Flask, jsonify, redirect, request, session, url_for
 
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
+OPEN_PATHS = ("/login", "/static/", "/healthz")
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "media-src 'self' blob:; connect-src 'self'; font-src 'self'; object-src 'none'; "
+    "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
 
 
 def host_allowed(host_header: str, allowed: list[str]) -> bool:
@@ -28,8 +35,30 @@ def origin_matches(origin: str | None, host_url: str) -> bool:
     return (theirs.scheme, theirs.netloc.lower()) == (own.scheme, own.netloc.lower())
 
 
+def token_matches(expected: str | None, presented: str | None) -> bool:
+    """Compare a presented token with the configured one in constant time."""
+    return bool(expected and presented) and hmac.compare_digest(
+        expected.encode(), presented.encode()
+    )
+
+
+def bearer_token() -> str | None:
+    """Return the token of an `Authorization: Bearer ...` header."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
+
+
+def request_authenticated(app: Flask) -> bool:
+    """Tell whether this request may proceed under API_TOKEN (token or logged-in session)."""
+    expected = app.config.get("API_TOKEN")
+    if not expected:
+        return True
+    return token_matches(expected, bearer_token()) or session.get("authenticated") is True
+
+
 def install_request_guards(app: Flask) -> None:
-    """Register the Host and Origin checks on every request."""
+    """Register the Host, Origin and token checks and the security headers."""
 
     @app.before_request
     def _guard():  # noqa: ANN202
@@ -39,4 +68,16 @@ def install_request_guards(app: Flask) -> None:
             request.headers.get("Origin"), request.host_url
         ):
             return jsonify(error="cross-origin request refused", field="Origin"), 403
-        return None
+        if request.path.startswith(OPEN_PATHS) or request_authenticated(app):
+            return None
+        if request.accept_mimetypes.accept_html and request.method == "GET":
+            return redirect(url_for("auth.login", next=request.full_path))
+        return jsonify(error="authentication required: send Authorization: Bearer <token>"), 401
+
+    @app.after_request
+    def _headers(response):  # noqa: ANN001, ANN202
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        return response

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import uuid
 from pathlib import Path
 
@@ -88,7 +90,6 @@ class PipelineController:
         episode: Episode,
         options: RunOptions,
         resumed_from: str | None = None,
-        skip: dict[int, str] | None = None,
     ) -> PipelineSession:
         """Validate and start a session; raise PipelineError or SessionConflict."""
         errors = self.check(episode, options)
@@ -103,6 +104,8 @@ class PipelineController:
             selected_stages=list(options.selected_stages),
             options=options.to_dict(),
             executor=self.executor.name,
+            owner_pid=os.getpid(),
+            worker_host=socket.gethostname(),
             resumed_from=resumed_from,
         )
         session.stage_runs = [StageRun(stage=n, status="pending") for n in options.selected_stages]
@@ -114,10 +117,37 @@ class PipelineController:
             "data_dir": str(self.data_dir),
             "options": options.to_dict(),
             "settings": {"allow_private_urls": bool(self.app.config.get("ALLOW_PRIVATE_URLS"))},
-            "skip": {str(k): v for k, v in (skip or {}).items()},
+            "skip_unchanged": resumed_from is not None,
+            "previous_fingerprints": self.completed_fingerprints(episode.id),
         }
         self.executor.submit(session.id, spec)
         return session
+
+    def completed_fingerprints(self, episode_id: str) -> dict[str, str]:
+        """Return, per stage, the fingerprint of its newest completed (or skipped) run."""
+        rows = db.session.execute(
+            select(StageRun.stage, StageRun.fingerprint)
+            .join(PipelineSession, StageRun.session_id == PipelineSession.id)
+            .where(
+                PipelineSession.episode_id == episode_id,
+                StageRun.status.in_(("completed", "skipped")),
+                StageRun.fingerprint.is_not(None),
+            )
+            .order_by(StageRun.finished_at)
+        )
+        return {str(stage): fingerprint for stage, fingerprint in rows}
+
+    def resume(self, session_id: str) -> PipelineSession:
+        """Start a new session with an old one's stages, skipping what is unchanged."""
+        old = db.session.get(PipelineSession, session_id)
+        if old is None:
+            raise PipelineError(f"no session {session_id}", field="session_id", status=404)
+        if old.is_active:
+            raise SessionConflict(f"session {session_id} is still running")
+        episode = db.session.get(Episode, old.episode_id)
+        options = RunOptions.from_dict(old.options or {})
+        options.source, options.source_kind = episode.source, episode.source_kind
+        return self.start(episode, options, resumed_from=old.id)
 
     def interrupt(self, session_id: str) -> str:
         """Stop a running session; return "interrupted" or "not_running"."""

@@ -247,7 +247,13 @@ class SessionRecorder:
 
     def _on_stage_skipped(self, event: dict) -> None:
         number = int(event["stage"])
-        self._set_stage(number, status="skipped", message=event.get("reason"), finished=True)
+        self._set_stage(
+            number,
+            status="skipped",
+            message=event.get("reason"),
+            finished=True,
+            fingerprint=event.get("fingerprint"),
+        )
         self._send_progress(self._progress_payload(number, "skipped"), force=True)
 
     def _on_stage_failed(self, event: dict) -> None:

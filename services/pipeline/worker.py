@@ -16,9 +16,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from services.episodes.files import EpisodeFiles
+from services.pipeline.artifacts import artifact_exists
 from services.pipeline.context import StageContext
+from services.pipeline.fingerprint import stage_fingerprint
 from services.pipeline.options import RunOptions
-from services.stages.base import StageError, StageInterrupted
+from services.stages.base import Stage, StageError, StageInterrupted
 
 HEARTBEAT_SECONDS = 5.0
 # Heavy work yields the CPU to the web server (and its children inherit this), so the UI
@@ -72,11 +74,19 @@ def run_session(spec: dict, emit: Emit, cancel_event: threading.Event) -> str:
     status = "completed"
     try:
         for number in options.selected_stages:
-            skip_reason = spec.get("skip", {}).get(str(number))
-            if skip_reason:
-                emit({"type": "stage_skipped", "stage": number, "reason": skip_reason})
-                continue
             stage = STAGES[number]()
+            fingerprint = stage_fingerprint(number, files, data_dir, options)
+            if _unchanged(spec, stage, fingerprint, files, options):
+                logger.info("%s skipped: its inputs and options are unchanged", stage.name)
+                emit(
+                    {
+                        "type": "stage_skipped",
+                        "stage": number,
+                        "fingerprint": fingerprint,
+                        "reason": "unchanged since it last completed",
+                    }
+                )
+                continue
             handler.stage = number
             emit({"type": "stage_started", "stage": number})
             ctx = StageContext(
@@ -147,11 +157,29 @@ def run_session(spec: dict, emit: Emit, cancel_event: threading.Event) -> str:
                 return "failed"
             ctx.progress(stage.sub_stages[-1], 1.0)
             logger.info("%s completed in %.1f s", stage.name, time.monotonic() - started)
-            emit({"type": "stage_completed", "stage": number, "outputs": _relative(outputs)})
+            emit(
+                {
+                    "type": "stage_completed",
+                    "stage": number,
+                    "outputs": _relative(outputs),
+                    "fingerprint": fingerprint,
+                }
+            )
         return status
     finally:
         handler.stage = None
         logger.removeHandler(handler)
+
+
+def _unchanged(
+    spec: dict, stage: Stage, fingerprint: str, files: EpisodeFiles, options: RunOptions
+) -> bool:
+    """Tell whether a resumed run may skip a stage: same fingerprint, outputs still there."""
+    if not spec.get("skip_unchanged"):
+        return False
+    if spec.get("previous_fingerprints", {}).get(str(stage.number)) != fingerprint:
+        return False
+    return all(artifact_exists(key, files, options) for key in stage.outputs)
 
 
 def _relative(outputs: dict) -> dict:
@@ -178,6 +206,8 @@ class EventWriter:
                 self._stream.flush()
             except (BrokenPipeError, ValueError, OSError):
                 self.broken = True
+                # Nobody records this session any more (the server died): stop cleanly.
+                os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _start_heartbeat(emit: Emit, stop: threading.Event) -> None:

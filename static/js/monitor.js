@@ -25,6 +25,8 @@ const WORDS = {
 // A pipeline_state batch this long may have more behind it: ask again until a short one.
 const STATE_PAGE = 1000;
 const STATE_TIMEOUT_MS = 6000;
+// How many times a hole in the log is asked for before the lines after it are shown anyway.
+const GAP_TRIES = 3;
 
 function freshStage() {
   return { status: "pending", progress: 0, sub_stage: null, sub_stage_index: null, message: null,
@@ -56,6 +58,7 @@ export class PipelineMonitor {
     this.awaiting = 0;
     this.awaitTimer = null;
     this.pendingLive = [];
+    this.gapTries = 0;
     this.skew = 0;
     this.finishedNotified = false;
     this.baseTitle = document.title;
@@ -301,10 +304,17 @@ export class PipelineMonitor {
     for (const record of records) {
       if (record.seq <= this.lastSeq) continue; // already held: never doubled
       if (record.seq !== this.lastSeq + 1) {
-        // A hole: keep what came after it and ask the server to fill it.
-        if (live) this.pendingLive.push(...records.filter((r) => r.seq >= record.seq));
-        this.requestState();
-        break;
+        if (this.gapTries < GAP_TRIES) {
+          // A hole: keep what came after it and ask the server to fill it.
+          this.gapTries += 1;
+          if (live) this.pendingLive.push(...records.filter((r) => r.seq >= record.seq));
+          this.requestState();
+          break;
+        }
+        // The server could not fill it after several tries: show what we have.
+        this.gapTries = 0;
+      } else {
+        this.gapTries = 0;
       }
       this.lastSeq = record.seq;
       accepted.push(record);

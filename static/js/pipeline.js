@@ -193,6 +193,12 @@ function showStageErrors(errors) {
   }
 }
 
+// The status line keeps its place (never hidden) so the form does not jump as it changes.
+function setStatus(node, message, kind) {
+  node.textContent = message;
+  node.dataset.kind = kind;
+}
+
 let validation = 0;
 async function validate() {
   const ticket = ++validation;
@@ -200,13 +206,13 @@ async function validate() {
   const selected = selectedStages();
   if (!selected.length) {
     clearStageErrors();
-    say(status, "Select at least one stage.", "error");
+    setStatus(status, "Select at least one stage.", "error");
     return;
   }
   const source = sourcePayload();
   if (!source.youtube_url && !source.episode_id) {
     clearStageErrors();
-    say(status, sourceKind() === "url"
+    setStatus(status, sourceKind() === "url"
       ? "Enter a video URL to check this selection."
       : "Choose an episode to check this selection.", "info");
     return;
@@ -218,13 +224,13 @@ async function validate() {
     });
     if (ticket !== validation) return; // a newer check is on its way
     showStageErrors(body.errors || []);
-    say(status, body.valid
+    setStatus(status, body.valid
       ? `Ready: stage${selected.length === 1 ? "" : "s"} ${stageList(selected)} can run.`
       : `${body.errors.length} problem${body.errors.length === 1 ? "" : "s"} with this selection (see the stages above).`,
     body.valid ? "ok" : "error");
   } catch (error) {
     if (ticket !== validation) return;
-    say(status, `Could not check the selection: ${error.message}`, "error");
+    setStatus(status, `Could not check the selection: ${error.message}`, "error");
   }
 }
 const validateSoon = debounce(validate, 250);

@@ -12,6 +12,7 @@ import requests
 import socketio
 
 from tests.support.processes import processes_in_group, wait_for
+from tests.support.server import upload_sample
 
 pytestmark = pytest.mark.slow
 
@@ -50,21 +51,9 @@ class EventCollector:
             return [p for p in self.events[name] if p.get("session_id") == session_id]
 
 
-def upload_episode(base: str, video: Path) -> str:
-    """Upload a video with its sidecar captions; return the episode id."""
-    with open(video, "rb") as v, open(video.with_suffix(".en.vtt"), "rb") as s:
-        response = requests.post(
-            f"{base}/episodes/api/episodes",
-            files={"file": ("talk.mp4", v), "subtitles": ("talk.en.vtt", s)},
-            timeout=30,
-        )
-    assert response.status_code == 201, response.text
-    return response.json()["episode_id"]
-
-
 def test_http_run_streams_every_stage(live_server: str, sample_copy: Path) -> None:
     collector = EventCollector(live_server)
-    episode_id = upload_episode(live_server, sample_copy)
+    episode_id = upload_sample(live_server, sample_copy)
     started = requests.post(
         f"{live_server}/pipeline/execute",
         json={"episode_id": episode_id, "selected_stages": [1, 2, 3, 4, 5, 6, 7]},
@@ -118,7 +107,7 @@ def test_http_run_streams_every_stage(live_server: str, sample_copy: Path) -> No
 
 
 def test_request_state_fills_the_gap(live_server: str, sample_copy: Path) -> None:
-    episode_id = upload_episode(live_server, sample_copy)
+    episode_id = upload_sample(live_server, sample_copy)
     session_id = requests.post(
         f"{live_server}/pipeline/execute",
         json={"episode_id": episode_id, "selected_stages": [1, 2, 3]},
@@ -150,7 +139,7 @@ def test_interrupt_ends_every_process(
     stage: int,
 ) -> None:
     collector = EventCollector(live_server)
-    episode_id = upload_episode(live_server, sample_copy)
+    episode_id = upload_sample(live_server, sample_copy)
     session_id = requests.post(
         f"{live_server}/pipeline/execute",
         json={"episode_id": episode_id, "selected_stages": list(range(1, 8))},

@@ -14,22 +14,7 @@ import socketio
 
 from tests.conftest import free_port
 from tests.support.processes import wait_for
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def start_server(data_dir: Path, port: int, **env: str) -> subprocess.Popen:
-    """Start `python app.py` on a port with extra environment."""
-    environment = {**os.environ, "DATA_DIR": str(data_dir), "ALLOW_PRIVATE_URLS": "1", **env}
-    environment.pop("API_TOKEN", None)
-    return subprocess.Popen(
-        [sys.executable, "app.py", "--port", str(port)],
-        cwd=ROOT,
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+from tests.support.server import ROOT, answers, server_log, start_server, upload_sample
 
 
 @pytest.mark.slow
@@ -38,25 +23,16 @@ def test_eventlet_mode_runs_and_streams(tmp_path: Path, sample_copy: Path) -> No
     server = start_server(tmp_path / "data", port, SOCKETIO_ASYNC_MODE="eventlet")
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_for(lambda: _answers(base), timeout=30, interval=0.2)
+        wait_for(lambda: answers(base), timeout=30, interval=0.2)
         received: list[dict] = []
         client = socketio.Client(reconnection=False)
         client.on("pipeline_completion", received.append)
         client.connect(base, transports=["websocket"], wait_timeout=10)
-        with (
-            open(sample_copy, "rb") as video,
-            open(sample_copy.with_suffix(".en.vtt"), "rb") as vtt,
-        ):
-            episode = requests.post(
-                f"{base}/episodes/api/episodes",
-                timeout=30,
-                files={"file": ("t.mp4", video), "subtitles": ("t.en.vtt", vtt)},
-            )
-        assert episode.status_code == 201, episode.text
+        episode_id = upload_sample(base, sample_copy)
         started = requests.post(
             f"{base}/pipeline/execute",
             timeout=10,
-            json={"episode_id": episode.json()["episode_id"], "selected_stages": [1, 2, 3]},
+            json={"episode_id": episode_id, "selected_stages": [1, 2, 3]},
         )
         assert started.status_code == 202, started.text
         wait_for(lambda: received, timeout=120, interval=0.2)
@@ -65,16 +41,10 @@ def test_eventlet_mode_runs_and_streams(tmp_path: Path, sample_copy: Path) -> No
         assert received[0]["completed_stages"] == [1, 2, 3]
     finally:
         server.terminate()
-        output = server.communicate(timeout=10)[0]
+        server.wait(timeout=10)
+    output = server_log(tmp_path / "data").read_text()
     assert "EventletDeprecationWarning" not in output
     assert "Eventlet is deprecated" not in output
-
-
-def _answers(base: str) -> bool:
-    try:
-        return requests.get(f"{base}/healthz", timeout=1).status_code == 200
-    except requests.ConnectionError:
-        return False
 
 
 def test_public_bind_without_token_is_refused(tmp_path: Path) -> None:
