@@ -8,7 +8,6 @@ from models import Episode, db
 from services.engines.registry import engine_kinds, list_engines
 from services.episodes.store import episode_for_run
 from services.pipeline.controller import PipelineError, get_controller
-from services.pipeline.options import RunOptions
 from services.stages.registry import describe_stages
 
 bp = Blueprint("pipeline", __name__)
@@ -91,13 +90,13 @@ def engines():  # noqa: ANN201
 
 @bp.post("/validate-stages")
 def validate_stages():  # noqa: ANN201
-    """Check a stage selection against what the episode has."""
+    """Check a stage selection against what the episode has (or a new URL would have)."""
     data = request.get_json(silent=True) or {}
-    options = RunOptions.from_dict(data)
     episode = db.session.get(Episode, str(data.get("episode_id") or ""))
     if episode is None:
         # A new URL: nothing exists yet, so only the selection itself can supply inputs.
-        episode = Episode(id="new", source=data.get("youtube_url") or "pending", source_kind="url")
+        episode = Episode(id="new", source=data.get("youtube_url") or "", source_kind="url")
+    options = _controller().options_for(episode, data)
     errors = _controller().check(episode, options)
     return {"valid": not errors, "errors": errors, "skipped_stages": []}
 
