@@ -18,6 +18,7 @@ def create_app(config: object | None = None) -> Flask:
     from config.settings import Config
     from models import db
     from models.base import tune_sqlite
+    from models.schema import ensure_schema
     from routes import register_blueprints
     from routes.sockets import socketio
     from services.pipeline.controller import PipelineController
@@ -45,7 +46,7 @@ def create_app(config: object | None = None) -> Flask:
 
     with app.app_context():
         tune_sqlite(db.engine)
-        db.create_all()
+        ensure_schema(db.engine)
         recover_orphaned_sessions(Path(app.config["DATA_DIR"]))
 
     sink = SocketIOSink(socketio)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from services.media import (
+    AAC_CODER,
     FFmpegError,
     ProgressCallback,
     parse_progress_line,
@@ -241,6 +242,8 @@ def apply_loudness(
             audio_filter,
             "-c:a",
             "aac",
+            "-aac_coder",
+            AAC_CODER,
             "-b:a",
             audio_bitrate,
             "-ar",

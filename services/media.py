@@ -74,6 +74,11 @@ def _last_line(text: str) -> str:
     return lines[-1] if lines else ""
 
 
+# ffmpeg's "fast" AAC coder: about twice the speed of the default "twoloop" here, and
+# transparent for speech and programme audio at 160 kb/s.
+AAC_CODER = "fast"
+
+
 @dataclass(frozen=True)
 class OutputFormat:
     """The one uniform format of clips, cards and the final video, so joins need no re-encode."""
@@ -124,6 +129,7 @@ class OutputFormat:
             "r": self.fps,
             "g": self.fps * 2,
             "acodec": "aac",
+            "aac_coder": AAC_CODER,
             "ar": self.audio_rate,
             "ac": self.audio_channels,
             "audio_bitrate": self.audio_bitrate,
