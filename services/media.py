@@ -112,6 +112,12 @@ class OutputFormat:
             pass
         return cls(width=max(width, 2), height=max(height, 2), fps=fps, **overrides)
 
+    @classmethod
+    def for_run(cls, info: dict, output_settings: dict) -> OutputFormat:
+        """Choose the format from the source and the run's `output_settings` (max_height, crf)."""
+        overrides = {"crf": output_settings["crf"]} if "crf" in output_settings else {}
+        return cls.for_source(info, max_height=output_settings.get("max_height", 720), **overrides)
+
     def video_filter(self) -> str:
         """Return the filter that fits any picture into this format (letterboxed)."""
         return (

@@ -148,7 +148,7 @@ class ClippingStage(Stage):
             raise InvalidInputError("The source file has no video track.", hint="Rerun stage 1.")
         video_seconds = float(info.get("format", {}).get("duration") or 0)
         has_audio = stream_of(info, "audio") is not None
-        fmt = OutputFormat.for_source(info)
+        fmt = OutputFormat.for_run(info, ctx.options.output_settings)
         plans = plan_clips(sections, video_seconds, fmt.fps)
         source_stat = files.original_video.stat()
         manifest = ClipManifest(

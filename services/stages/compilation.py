@@ -240,11 +240,13 @@ class CompilationStage(Stage):
     def _format(self, ctx: StageContext, segments: list[Segment]) -> OutputFormat:
         """Return the clips' uniform format: from the source video, else from the first clip."""
         if ctx.files.original_video.exists():
-            return OutputFormat.for_source(probe(ctx.files.original_video))
+            return OutputFormat.for_run(
+                probe(ctx.files.original_video), ctx.options.output_settings
+            )
         first = next((s.source for s in segments if s.is_clip), None)
         if first is None:
             return OutputFormat()
-        return OutputFormat.for_source(probe(first))
+        return OutputFormat.for_run(probe(first), ctx.options.output_settings)
 
     def _render_cards(
         self, ctx: StageContext, cards: list[Segment], fmt: OutputFormat, work: Path

@@ -166,3 +166,10 @@ def test_silent_source_still_gives_clips_with_audio(tmp_path):
         _, audio, seconds = _streams(files.clip(clip_id))
         assert (audio["sample_rate"], audio["channels"]) == ("48000", 2)
         assert seconds == pytest.approx(length, abs=TOLERANCE)
+
+
+def test_output_settings_choose_height_and_quality(tmp_path):
+    files = make_episode(tmp_path, seconds=3.0, clips=[(0.5, 2.0)])
+    run_stage(ClippingStage, tmp_path, EPISODE, output_settings={"max_height": 180, "crf": 30})
+    video, _audio, _duration = _streams(files.clip("clip_01"))
+    assert (video["width"], video["height"]) == (240, 180)
