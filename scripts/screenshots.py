@@ -74,6 +74,7 @@ def take(base: str, episode_id: str, out: Path, width: int, scheme: str) -> list
         page.evaluate(
             "() => { window.scrollTo(0, 0); document.querySelector('#run-form').scrollTop = 0; }"
         )
+        page.mouse.move(0, 0)  # no hover highlight in the picture
         shots.append(out / "pipeline-running.png")
         page.screenshot(path=shots[-1], full_page=True)
 

@@ -116,10 +116,12 @@ export function mediaUrl(episodeId, relativePath) {
   return `/media/${encodeURIComponent(episodeId)}/${path}`;
 }
 
-/** A URL from a session's outputs: already a /media URL, or a path inside the episode. */
+/** A URL from a session's outputs: already a /media/ URL, or a path inside the episode. */
 export function outputUrl(episodeId, value) {
   if (!value || typeof value !== "string") return null;
-  return value.startsWith("/") ? value : mediaUrl(episodeId, value);
+  if (value.startsWith("/media/")) return value;
+  if (value.startsWith("/") || value.includes(":")) return null; // never another origin
+  return mediaUrl(episodeId, value);
 }
 
 /** True for session statuses that still change. */

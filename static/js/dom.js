@@ -31,18 +31,6 @@ export function append(node, ...children) {
   return node;
 }
 
-/** Remove every child of a node. */
-export function clear(node) {
-  while (node.firstChild) node.removeChild(node.firstChild);
-  return node;
-}
-
-/** Replace a node's children. */
-export function replaceChildren(node, ...children) {
-  clear(node);
-  return append(node, ...children);
-}
-
 /** Return the element with this id, or throw (a template and its module disagree). */
 export function byId(id) {
   const node = document.getElementById(id);

@@ -71,8 +71,8 @@ function seek(seconds) {
 
 function seekButton(seconds, label = null) {
   return el("button", {
-    type: "button", class: "ts", text: fmt.clock(seconds), dataset: { seek: String(seconds) },
-    attrs: { "aria-label": label || `Play the source from ${fmt.clock(seconds)}` },
+    type: "button", class: "ts", text: fmt.duration(seconds), dataset: { seek: String(seconds) },
+    attrs: { "aria-label": label || `Play the source from ${fmt.duration(seconds)}` },
   });
 }
 
@@ -177,7 +177,7 @@ async function drawAnalysis() {
           el("span", { class: "badge severity", text: s.severityRating || "—" }),
           selected.has(s.segment_id) ? el("span", { class: "badge", dataset: { status: "completed" }, text: "selected" }) : null),
         el("p", { class: "segment-facts muted small" },
-          seekButton(span.start ?? 0), "–", el("span", { text: fmt.clock(span.end) }),
+          seekButton(span.start ?? 0), "–", el("span", { text: fmt.duration(span.end) }),
           ` · ${fmt.duration(s.segmentDurationInSeconds)} · ${s.harm_category || "uncategorised"}`,
           s.primary_speaker_of_quote ? ` · ${s.primary_speaker_of_quote}` : "",
           Number.isFinite(s.confidence_in_classification) ? ` · confidence ${Math.round(s.confidence_in_classification * 100)}%` : ""),
@@ -210,7 +210,7 @@ function drawScript(error) {
     el("span", { class: "badge", text: String(s.section_type || "").replace("_", " ") }),
     s.section_type === "video_clip"
       ? el("p", {}, el("strong", { text: s.title || s.clip_id }), " ", seekButton(s.start_time ?? 0), "–",
-        el("span", { text: fmt.clock(s.end_time) }))
+        el("span", { text: fmt.duration(s.end_time) }))
       : el("p", { text: s.script_content || "" })));
   body.replaceChildren(
     script.narrative_theme ? el("p", {}, el("strong", { text: "Theme: " }), script.narrative_theme) : null,
@@ -221,10 +221,15 @@ function drawNarration() {
   const body = bodyOf("narration");
   const sections = (script?.podcast_sections || []).filter((s) => s.section_type !== "video_clip");
   if (stateOf("narration") !== "complete" || !sections.length) {
-    body.replaceChildren(notMade("narration"));
+    body.replaceChildren(notMade("narration", script
+      ? el("a", { href: `/audio/${encodeURIComponent(episodeId)}`, text: "Or record or upload it yourself" })
+      : null));
     return;
   }
-  body.replaceChildren(el("ol", { class: "clip-list" }, sections.map((s) => el("li", { class: "narration" },
+  body.replaceChildren(
+    el("p", { class: "muted small" }, "One clip per narration section. ",
+      el("a", { href: `/audio/${encodeURIComponent(episodeId)}`, text: "Record or upload your own narration" }), "."),
+    el("ol", { class: "clip-list" }, sections.map((s) => el("li", { class: "narration" },
     el("p", {}, el("span", { class: "badge", text: String(s.section_type).replace("_", " ") }), " ",
       el("span", { class: "muted small", text: s.section_id })),
     el("p", { class: "small", text: s.script_content || "" }),
@@ -244,7 +249,7 @@ function drawClips() {
       el("video", { controls: true, preload: "none", src: mediaUrl(episodeId, `Output/Video/${c.clip_id}.mp4`),
         attrs: { "aria-label": `Clip ${c.title || c.clip_id}` } })),
     el("p", { class: "small" }, el("strong", { text: c.title || c.clip_id }), " ",
-      el("span", { class: "muted", text: `${fmt.clock(c.start_time)}–${fmt.clock(c.end_time)}` }))))));
+      el("span", { class: "muted", text: `${fmt.duration(c.start_time)}–${fmt.duration(c.end_time)}` }))))));
 }
 
 function drawFinal() {

@@ -11,11 +11,6 @@ export function duration(seconds) {
   return `${h ? `${h}:` : ""}${mm}:${String(s).padStart(2, "0")}`;
 }
 
-/** A short timestamp for a transcript position: "12:34.5" style without tenths. */
-export function clock(seconds) {
-  return duration(seconds);
-}
-
 /** "1.4 GB" for a byte count. */
 export function bytes(count) {
   if (count === null || count === undefined) return "—";

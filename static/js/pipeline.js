@@ -12,6 +12,7 @@ let stages = [];
 let monitor = null;
 let presets = [];
 let episodesById = new Map();
+let episodesLoaded = Promise.resolve();
 
 const ENGINE_LABELS = { transcript: "Transcript engine", analysis: "Analysis engine", narrative: "Narrative engine", tts: "Speech engine" };
 const OPTION_FIELDS = ["segment_mode", "audio_method", "transcript_engine", "analysis_engine",
@@ -169,14 +170,6 @@ function sourcePayload() {
   return url ? { youtube_url: url } : {};
 }
 
-// The route does not yet look the episode's source up itself (see the UI report), so the check
-// is told what the source is; execute ignores these and uses the episode's own.
-function sourceFacts() {
-  if (sourceKind() === "url") return urlInput.value.trim() ? { source: urlInput.value.trim(), source_kind: "url" } : {};
-  const episode = episodesById.get(episodeSelect.value);
-  return episode ? { source: episode.source, source_kind: episode.source_kind } : {};
-}
-
 function clearStageErrors() {
   for (const node of form.querySelectorAll(".stage-error")) say(node, "");
   for (const item of form.querySelectorAll(".stage-option")) item.classList.remove("has-error");
@@ -219,7 +212,7 @@ async function validate() {
   }
   try {
     const body = await postJSON("/pipeline/validate-stages", {
-      selected_stages: selected, ...source, ...sourceFacts(),
+      selected_stages: selected, ...source,
       segment_mode: byId("run-segment-mode").value, audio_method: byId("run-audio-method").value,
     });
     if (ticket !== validation) return; // a newer check is on its way
@@ -341,13 +334,29 @@ function wire() {
     validateSoon();
   });
   form.addEventListener("submit", start);
+  form.addEventListener("input", () => { formTouched = true; });
 }
+
+let formTouched = false;
 
 function rememberSessionInUrl(sessionId) {
   const url = new URL(window.location.href);
-  if (url.searchParams.get("session") === sessionId) return;
-  url.searchParams.set("session", sessionId);
-  window.history.replaceState(null, "", url);
+  if (url.searchParams.get("session") !== sessionId) {
+    url.searchParams.set("session", sessionId);
+    window.history.replaceState(null, "", url);
+  }
+  if (!formTouched && !params.get("episode")) preselectEpisodeOf(sessionId);
+}
+
+/** Point an untouched form at the shown session's episode, so running it again is one click. */
+async function preselectEpisodeOf(sessionId) {
+  const status = await optional(`/pipeline/status/${encodeURIComponent(sessionId)}`);
+  if (!status?.episode_id || formTouched) return;
+  await episodesLoaded;
+  if (!episodesById.has(status.episode_id)) return;
+  setSourceKind("episode");
+  episodeSelect.value = status.episode_id;
+  validateSoon();
 }
 
 async function main() {
@@ -359,14 +368,15 @@ async function main() {
     return;
   }
   buildStageOptions();
-  const sessionId = params.get("session");
-  monitor = await createMonitor(byId("monitor"), { follow: !sessionId, onSession: rememberSessionInUrl });
-  if (sessionId) monitor.watch(sessionId);
-
   const episodeId = params.get("episode");
   if (episodeId) setSourceKind("episode");
   if (params.get("stages")) setSelectedStages(parseStageSelection(params.get("stages")));
-  await Promise.all([loadEpisodes(episodeId), loadEngines(), loadPrompts()]);
+  episodesLoaded = loadEpisodes(episodeId);
+
+  const sessionId = params.get("session");
+  monitor = await createMonitor(byId("monitor"), { follow: !sessionId, onSession: rememberSessionInUrl });
+  if (sessionId) monitor.watch(sessionId);
+  await Promise.all([episodesLoaded, loadEngines(), loadPrompts()]);
   await loadPresets();
   validate();
 }

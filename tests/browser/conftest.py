@@ -29,30 +29,31 @@ def launch_chromium(playwright):  # noqa: ANN001, ANN201
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
 
 
+class ChromiumHolder:
+    """One Chromium for the suite, launched again if it went away (say, killed for memory)."""
+
+    def __init__(self, playwright) -> None:  # noqa: ANN001
+        self.playwright = playwright
+        self.chromium = launch_chromium(playwright)
+
+    def get(self):  # noqa: ANN201
+        """Return a connected Chromium."""
+        if not self.chromium.is_connected():
+            self.chromium = launch_chromium(self.playwright)
+        return self.chromium
+
+
 @pytest.fixture(scope="session")
-def browser() -> Iterator:
-    """Return one Chromium for the whole browser suite."""
+def browser() -> Iterator[ChromiumHolder]:
+    """Return the suite's Chromium holder."""
     sync_api = pytest.importorskip("playwright.sync_api")
     if not shutil.which(CHROMIUM):
         pytest.skip("Chromium is not installed: apt-get install chromium (or make setup-test)")
     with sync_api.sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture(autouse=True)
-def _request_state_handler(app) -> None:  # noqa: ANN001
-    """Make sure this test's Socket.IO server answers `request_state`.
-
-    routes.sockets.register_handlers registers once per process, but every `app` fixture builds
-    a new Socket.IO server, so from the second app on the handler is missing (reported to the
-    lead; production builds one app and is not affected). Remove once that is fixed.
-    """
-    from routes.sockets import on_request_state, socketio
-
-    if "request_state" not in socketio.server.handlers.get("/", {}):
-        socketio.on_event("request_state", on_request_state)
+        holder = ChromiumHolder(playwright)
+        yield holder
+        if holder.chromium.is_connected():
+            holder.chromium.close()
 
 
 @dataclass
@@ -85,9 +86,11 @@ class WatchedPage:
 
 
 @pytest.fixture
-def watched(browser, live_server: str) -> Iterator[WatchedPage]:  # noqa: ANN001
+def watched(browser: ChromiumHolder, live_server: str) -> Iterator[WatchedPage]:
     """Return a fresh page on the live server that records requests, errors and dialogs."""
-    context = browser.new_context(base_url=live_server, viewport={"width": 1280, "height": 900})
+    context = browser.get().new_context(
+        base_url=live_server, viewport={"width": 1280, "height": 900}
+    )
     page = context.new_page()
     page.set_default_timeout(15_000)
     watch = WatchedPage(page=page, base=live_server)

@@ -18,6 +18,10 @@ def test_pages_load_only_same_origin_assets(
     page = watched.page
     episode = upload_episode(live_server, sample_copy)
     stages = requests.get(f"{live_server}/pipeline/stages", timeout=5).json()["stages"]
+    system = requests.get(f"{live_server}/api/system", timeout=10).json()
+    assert [t["name"] for t in system["tools"]] == ["ffmpeg", "ffprobe", "espeak-ng"]
+    assert all(t["found"] and t["version"] for t in system["tools"])
+    assert "transcript" in system["engines"] and system["disk"]["free_bytes"] > 0
 
     response = page.goto("/")
     assert response.status == 200
@@ -65,6 +69,19 @@ def test_bad_input_is_explained_where_it_was_given(
     assert error.inner_text().strip()
     assert url_input.input_value() == "ftp://example.invalid/video"  # nothing typed is lost
     assert url_input.get_attribute("aria-invalid") == "true"
+
+    # Dropping files on the box fills the video and subtitle inputs.
+    chosen = page.evaluate("""() => {
+        const files = new DataTransfer();
+        files.items.add(new File(["x"], "dropped.mp4", { type: "video/mp4" }));
+        files.items.add(new File(["WEBVTT"], "dropped.en.vtt", { type: "text/vtt" }));
+        const zone = document.querySelector('#drop-zone');
+        zone.dispatchEvent(new DragEvent('drop', { dataTransfer: files, bubbles: true }));
+        return [document.querySelector('#upload-file').files[0].name,
+                document.querySelector('#upload-subtitles').files[0].name];
+    }""")
+    assert chosen == ["dropped.mp4", "dropped.en.vtt"]
+    page.set_input_files("#upload-subtitles", [])
 
     not_video = tmp_path / "notes.mp4"
     not_video.write_text("this is not a video\n" * 50)

@@ -92,6 +92,22 @@ def test_run_from_the_page_survives_reload_and_reconnect(
     expected = server_seqs(live_server, session_id)
     wait_until(lambda: page_seqs(page) == expected, timeout=5, page=page)
     assert expected == list(range(1, len(expected) + 1))
+
+    # The episode page now shows every artifact; a transcript time seeks the source video.
+    page.get_by_role("link", name="Open the episode page").click()
+    page.wait_for_selector("#transcript-section .transcript .line")
+    line = page.locator("#transcript-section .transcript .line").nth(2)
+    start = float(line.get_attribute("data-start"))
+    line.locator("button.ts").click()
+    page.wait_for_function(
+        "(t) => Math.abs(document.querySelector('#source-video').currentTime - t) < 1", arg=start
+    )
+    assert page.locator("#analysis-section .segment").count() >= 1
+    assert page.locator("#script-section .script-section").count() >= 3
+    assert page.locator("#narration-section audio").count() >= 2
+    assert page.locator("#clips-section video").count() >= 1
+    page.wait_for_function("() => document.querySelector('#final-video').readyState >= 1")
+    assert "not yet made" not in page.inner_text("main").lower()
     assert watched.foreign_requests() == []
     assert watched.page_errors == []
     assert inline_code(page) == []

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from models import Episode, db
 from services.episodes.files import EpisodeFiles
 from services.loudness import integrated_loudness
 from services.media import media_duration
@@ -50,6 +51,10 @@ def test_cli_runs_all_seven_stages(app, sample_copy: Path, data_dir: Path) -> No
     assert len(final["chapters"]) >= len(clips)
     assert -18.0 <= integrated_loudness(files.final_video) <= -14.0
     assert "Final video:" in result.output
+    with app.app_context():
+        episode = db.session.get(Episode, files.root.name)
+        assert episode.title == sample_copy.stem  # an upload keeps its own name
+        assert abs(episode.duration - media_duration(files.original_video)) < 0.5
 
 
 def test_cli_reports_a_bad_source(app) -> None:  # noqa: ANN001
