@@ -3,7 +3,7 @@ PY := .venv/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: setup setup-test run test test-fast lint format bench screenshots clean
+.PHONY: setup setup-test run worker test test-fast lint format bench screenshots clean
 
 setup:
 	@scripts/setup.sh
@@ -13,6 +13,10 @@ setup-test:
 
 run: setup
 	$(PY) app.py --host $(HOST) --port $(PORT)
+
+# A Celery worker for the distributed mode (docs/DISTRIBUTED.md), e.g. WORKER_ARGS="--queues asr".
+worker: setup
+	$(PY) -m flask --app app pipeline worker $(WORKER_ARGS)
 
 test: setup-test
 	$(PY) -m pytest -q $(PYTEST_ARGS)
@@ -27,6 +31,9 @@ lint: setup-test
 format: setup-test
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
+
+screenshots: setup-test
+	$(PY) scripts/screenshots.py
 
 clean:
 	rm -rf .pytest_cache .ruff_cache htmlcov .coverage
