@@ -5,12 +5,14 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 import requests
 import socketio
 
+from tests.support.http_media import serve_slowly
 from tests.support.processes import processes_in_group, wait_for
 from tests.support.server import upload_sample
 
@@ -131,7 +133,7 @@ def test_request_state_fills_the_gap(live_server: str, sample_copy: Path) -> Non
     assert seqs and seqs[0] == 4 and seqs == list(range(4, 4 + len(seqs)))
 
 
-@pytest.mark.parametrize("stage", [6, 7])
+@pytest.mark.parametrize("stage", [1, 2, 6, 7])
 def test_interrupt_ends_every_process(
     app,
     live_server: str,
@@ -139,33 +141,58 @@ def test_interrupt_ends_every_process(
     stage: int,
 ) -> None:
     collector = EventCollector(live_server)
-    episode_id = upload_sample(live_server, sample_copy)
-    session_id = requests.post(
-        f"{live_server}/pipeline/execute",
-        json={"episode_id": episode_id, "selected_stages": list(range(1, 8))},
-        timeout=10,
-    ).json()["session_id"]
-    wait_for(
-        lambda: any(
-            t["to_stage"] == stage for t in collector.of("pipeline_transition", session_id)
-        ),
-        timeout=180,
-        interval=0.01,
-    )
-    status = requests.get(f"{live_server}/pipeline/status/{session_id}", timeout=5).json()
-    pid = requests.get(f"{live_server}/pipeline/sessions", timeout=5).json()
-    worker_pid = next(s for s in pid["sessions"] if s["session_id"] == session_id).get("worker_pid")
-    t0 = time.monotonic()
-    answer = requests.post(f"{live_server}/pipeline/interrupt/{session_id}", timeout=10).json()
-    assert answer["status"] == "interrupted", (answer, status)
-    wait_for(lambda: not processes_in_group(worker_pid), timeout=3)
-    assert time.monotonic() - t0 < 3.0
-    final = wait_for(
-        lambda: requests.get(f"{live_server}/pipeline/status/{session_id}", timeout=5).json(),
-        timeout=5,
-    )
+    with ExitStack() as stack:
+        if stage == 1:  # a slow loopback download, interrupted mid-way
+            url = stack.enter_context(serve_slowly(sample_copy, bytes_per_second=300_000))
+            body = {"youtube_url": url}
+        elif stage == 2:  # no captions: offline speech recognition in a process pool
+            body = {
+                "episode_id": upload_video_only(live_server, sample_copy),
+                "transcript_engine": "pocketsphinx",
+            }
+        else:
+            body = {"episode_id": upload_sample(live_server, sample_copy)}
+        started = requests.post(
+            f"{live_server}/pipeline/execute",
+            timeout=10,
+            json={**body, "selected_stages": list(range(1, 8))},
+        ).json()
+        session_id, episode_id = started["session_id"], started["episode_id"]
+        wait_for(
+            lambda: _running_with_progress(live_server, session_id, stage),
+            timeout=180,
+            interval=0.02,
+        )
+        worker_pid = requests.get(f"{live_server}/pipeline/status/{session_id}", timeout=5).json()[
+            "worker_pid"
+        ]
+        t0 = time.monotonic()
+        answer = requests.post(f"{live_server}/pipeline/interrupt/{session_id}", timeout=10)
+        assert answer.json()["status"] == "interrupted"
+        wait_for(lambda: not processes_in_group(worker_pid), timeout=3)
+        assert time.monotonic() - t0 < 3.0
+    final = requests.get(f"{live_server}/pipeline/status/{session_id}", timeout=5).json()
     assert final["status"] == "interrupted"
     assert final["stages"][str(stage)]["status"] == "interrupted"
     episode_root = Path(app.config["DATA_DIR"]) / "episodes" / episode_id
     assert not list(episode_root.rglob("*.partial*")), "a partial file was left behind"
+    completion = wait_for(lambda: collector.of("pipeline_completion", session_id), timeout=5)
+    assert completion[0]["status"] == "interrupted"
     collector.client.disconnect()
+
+
+def _running_with_progress(base: str, session_id: str, stage: int) -> bool:
+    """Tell whether `stage` is running and has reported some (not all) progress."""
+    status = requests.get(f"{base}/pipeline/status/{session_id}", timeout=5).json()
+    run = status["stages"].get(str(stage), {})
+    return run.get("status") == "running" and 0 < run.get("progress", 0) < 100
+
+
+def upload_video_only(base: str, video: Path) -> str:
+    """Upload a video without captions; return the episode id."""
+    with open(video, "rb") as handle:
+        answer = requests.post(
+            f"{base}/episodes/api/episodes", timeout=30, files={"file": (video.name, handle)}
+        )
+    assert answer.status_code == 201, answer.text
+    return answer.json()["episode_id"]
