@@ -32,6 +32,9 @@ format: setup-test
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
+bench: setup
+	$(PY) scripts/bench.py $(BENCH_ARGS)
+
 screenshots: setup-test
 	$(PY) scripts/screenshots.py
 
