@@ -23,7 +23,7 @@ def create_app(config: object | None = None) -> Flask:
     from routes.sockets import socketio
     from services.pipeline.controller import PipelineController
     from services.pipeline.events import SocketIOSink
-    from services.pipeline.local_executor import LocalExecutor
+    from services.pipeline.queue_settings import check_redis_url
     from services.pipeline.recovery import recover_orphaned_sessions
     from services.security import install_request_guards
 
@@ -33,6 +33,7 @@ def create_app(config: object | None = None) -> Flask:
     app.config.from_mapping(settings.as_dict())
     Path(app.config["DATA_DIR"]).mkdir(parents=True, exist_ok=True)
 
+    check_redis_url(app.config["SOCKETIO_MESSAGE_QUEUE"], "SOCKETIO_MESSAGE_QUEUE")
     db.init_app(app)
     socketio.init_app(
         app,
@@ -50,12 +51,28 @@ def create_app(config: object | None = None) -> Flask:
         recover_orphaned_sessions(Path(app.config["DATA_DIR"]))
 
     sink = SocketIOSink(socketio)
-    app.extensions["clipcast.pipeline"] = PipelineController(app, sink, LocalExecutor(app, sink))
+    app.extensions["clipcast.pipeline"] = PipelineController(app, sink, _executor(app, sink))
 
     from cli.pipeline import pipeline_cli
 
     app.cli.add_command(pipeline_cli)
     return app
+
+
+def _executor(app: Flask, sink: object) -> object:
+    """Return the executor PIPELINE_EXECUTOR names: local (the default) or celery."""
+    from services.pipeline.queue_settings import SetupError
+
+    mode = app.config["PIPELINE_EXECUTOR"]
+    if mode == "celery":
+        from services.pipeline.celery_executor import CeleryExecutor
+
+        return CeleryExecutor(app, sink)
+    if mode != "local":
+        raise SetupError(f"PIPELINE_EXECUTOR must be local or celery, not {mode!r}")
+    from services.pipeline.local_executor import LocalExecutor
+
+    return LocalExecutor(app, sink)
 
 
 def _is_loopback(host: str) -> bool:
@@ -92,8 +109,13 @@ def main(argv: list[str] | None = None) -> int:
 
             eventlet.monkey_patch()
     from routes.sockets import socketio
+    from services.pipeline.queue_settings import SetupError
 
-    app = create_app()
+    try:
+        app = create_app()
+    except SetupError as exc:
+        print(f"Refusing to start: {exc}", file=sys.stderr)
+        return 2
     print(f"Clipcast on http://{args.host}:{args.port} (data in {app.config['DATA_DIR']})")
     socketio.run(
         app,

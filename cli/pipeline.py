@@ -1,4 +1,4 @@
-"""`flask --app app pipeline run|sample`: run stages in the terminal, make a demo video."""
+"""`flask --app app pipeline run|worker|sample`: run stages here, serve as a worker, make a demo."""
 
 from __future__ import annotations
 
@@ -94,6 +94,32 @@ def run_command(
             click.echo(f"Final video: {files.final_video}")
         sys.exit(0)
     sys.exit(130 if status == "interrupted" else 1)
+
+
+@pipeline_cli.command("worker")
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Sessions this worker runs at once (each stage already uses every core).",
+)
+@click.option(
+    "--queues",
+    default=None,
+    help="Comma-separated queues to take stages from (default: every configured queue).",
+)
+@click.option("--name", default=None, help="Node name, e.g. gpu1@%h (default: clipcast-PID@host).")
+@click.option("--loglevel", default="INFO", show_default=True)
+def worker_command(concurrency: int, queues: str | None, name: str | None, loglevel: str) -> None:
+    """Run a Celery worker for the distributed mode (PIPELINE_EXECUTOR=celery)."""
+    from services.pipeline.celery_app import run_worker
+    from services.pipeline.queue_settings import SetupError
+
+    try:
+        run_worker(current_app._get_current_object(), concurrency, queues, name, loglevel)
+    except SetupError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @pipeline_cli.command("sample")

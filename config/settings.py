@@ -54,7 +54,34 @@ class Config:
         self.SOCKETIO_ASYNC_MODE = os.environ.get("SOCKETIO_ASYNC_MODE", "threading")
         self.PIPELINE_EXECUTOR = os.environ.get("PIPELINE_EXECUTOR", "local")
         self.CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or None
-        self.SOCKETIO_MESSAGE_QUEUE = os.environ.get("SOCKETIO_MESSAGE_QUEUE") or None
+        # Workers' events reach browsers through this queue; in celery mode the broker by default.
+        self.SOCKETIO_MESSAGE_QUEUE = os.environ.get("SOCKETIO_MESSAGE_QUEUE") or (
+            self.CELERY_BROKER_URL if self.PIPELINE_EXECUTOR == "celery" else None
+        )
+        self.CELERY_QUEUE = os.environ.get("CELERY_QUEUE", "clipcast")
+        self.CELERY_STAGE_QUEUES = os.environ.get("CELERY_STAGE_QUEUES", "")  # e.g. 2=asr,6=ffmpeg
+        self.CELERY_VISIBILITY_TIMEOUT = int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "43200"))
+        self.CELERY_MAX_DELIVERIES = int(os.environ.get("CELERY_MAX_DELIVERIES", "3"))
+        self.WORKER_HEARTBEAT_TIMEOUT = float(os.environ.get("WORKER_HEARTBEAT_TIMEOUT", "30"))
+        # Engines. The engines read these when they run (in the worker), so they are listed
+        # here for reference and shown by the app; see services/engines/llm/settings.py.
+        #   LLM_BASE_URL, LLM_API_KEY, LLM_MODEL  any OpenAI-compatible chat endpoint (`llm`
+        #       analysis and narrative engines); a key alone means api.openai.com. Without
+        #       LLM_MODEL the server's first listed model is used.
+        #   LLM_TIMEOUT (120 s), LLM_MAX_TRIES (3), LLM_BACKOFF (1 s, doubling),
+        #   LLM_MAX_RETRY_AFTER (60 s), LLM_JSON_MODE (auto|off), LLM_TEMPERATURE (0.2),
+        #   LLM_CHUNK_CHARS (24000: transcript characters per request)
+        #   ASR_BASE_URL, ASR_API_KEY, ASR_MODEL (whisper-1), ASR_CHUNK_SECONDS (600): the
+        #       `openai` transcript engine; base URL and key fall back to LLM_*
+        #   WHISPER_MODEL (small, or a model folder), WHISPER_DEVICE (auto),
+        #   WHISPER_COMPUTE_TYPE (default), WHISPER_ALLOW_DOWNLOAD (0): `faster-whisper`
+        #   ALIGN_MAX_SECONDS (120): wall-time budget of caption word alignment in stage 2
+        #   TTS_BASE_URL, TTS_API_KEY, TTS_MODEL (tts-1): the `openai` TTS engine (LLM_*)
+        #   ELEVENLABS_API_KEY, ELEVENLABS_MODEL, ELEVENLABS_BASE_URL: `elevenlabs` TTS
+        #   HF_TOKEN, PYANNOTE_MODEL: the `pyannote` diarizer (optional extra)
+        #   Defaults of the run options: TRANSCRIPT_ENGINE (auto), ANALYSIS_ENGINE
+        #   (heuristic), NARRATIVE_ENGINE (template), TTS_ENGINE (espeak), TTS_VOICE,
+        #   DIARIZATION (auto|off|embedded|pyannote), WORD_ALIGNMENT (auto|off)
         self.LLM_BASE_URL = os.environ.get("LLM_BASE_URL") or None
         self.LLM_API_KEY = os.environ.get("LLM_API_KEY") or None
         self.LLM_MODEL = os.environ.get("LLM_MODEL") or None

@@ -9,6 +9,7 @@ def register_blueprints(app: Flask) -> None:
     """Import and register every blueprint with its URL prefix."""
     from routes import audio, auth, episodes, main, media, pipeline, presets, prompts, segments
     from routes.errors import register_error_handlers
+    from routes.workers import bp as workers_bp
 
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp)
@@ -19,4 +20,5 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(segments.bp, url_prefix="/segments")
     app.register_blueprint(audio.bp, url_prefix="/audio")
     app.register_blueprint(prompts.bp, url_prefix="/prompts")
+    app.register_blueprint(workers_bp)
     register_error_handlers(app)

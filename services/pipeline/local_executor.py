@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import selectors
-import signal
 import subprocess
-import sys
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,12 +14,9 @@ from flask import Flask
 from models import db
 from services.pipeline.events import EventSink
 from services.pipeline.recorder import SessionRecorder
+from services.pipeline.relay import end_process_group, pump_events, spawn_worker
 
 log = logging.getLogger(__name__)
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-TERM_GRACE_SECONDS = 1.5
-TICK_SECONDS = 0.1
 
 
 @dataclass
@@ -36,35 +28,6 @@ class WorkerHandle:
     events_fd: int
     interrupted: bool = False
     done: threading.Event = field(default_factory=threading.Event)
-
-
-def _group_alive(pgid: int) -> bool:
-    """Tell whether any process of a process group still exists."""
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def end_process_group(process: subprocess.Popen, grace: float = TERM_GRACE_SECONDS) -> None:
-    """SIGTERM a worker's whole process group, then SIGKILL what is left after `grace` seconds."""
-    pgid = process.pid
-    try:
-        os.killpg(pgid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        if process.poll() is not None and not _group_alive(pgid):
-            return
-        time.sleep(0.05)
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 class LocalExecutor:
@@ -80,24 +43,8 @@ class LocalExecutor:
 
     def submit(self, session_id: str, spec: dict) -> None:
         """Start the worker process of a session and the thread that relays its events."""
-        read_fd, write_fd = os.pipe()
-        log_dir = Path(spec["data_dir"]) / "logs"
-        log_dir.mkdir(parents=True, exist_ok=True)
-        with open(log_dir / f"worker-{session_id}.log", "ab") as worker_log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "services.pipeline.worker", "--events-fd", str(write_fd)],
-                stdin=subprocess.PIPE,
-                stdout=worker_log,
-                stderr=worker_log,
-                pass_fds=(write_fd,),
-                start_new_session=True,  # its own process group: interrupt reaches ffmpeg too
-                cwd=PROJECT_ROOT,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            )
-        os.close(write_fd)
-        assert process.stdin is not None
-        process.stdin.write(json.dumps(spec).encode())
-        process.stdin.close()
+        log_path = Path(spec["data_dir"]) / "logs" / f"worker-{session_id}.log"
+        process, read_fd = spawn_worker(spec, log_path)
         handle = WorkerHandle(session_id, process, read_fd)
         with self._lock:
             self._handles[session_id] = handle
@@ -142,7 +89,7 @@ class LocalExecutor:
         with self.app.app_context():
             recorder = SessionRecorder(handle.session_id, self.sink, self.app.config["DATA_DIR"])
             try:
-                self._pump(handle, recorder)
+                pump_events(handle.events_fd, recorder.handle, recorder.tick)
                 returncode = handle.process.wait()
                 if not recorder.finished:
                     if handle.interrupted:
@@ -160,25 +107,3 @@ class LocalExecutor:
                 recorder.finish_abnormally("failed", "internal error while recording the session")
             finally:
                 db.session.remove()
-
-    @staticmethod
-    def _pump(handle: WorkerHandle, recorder: SessionRecorder) -> None:
-        """Move events from the pipe to the recorder, ticking it a few times a second."""
-        selector = selectors.DefaultSelector()
-        selector.register(handle.events_fd, selectors.EVENT_READ)
-        buffer = b""
-        try:
-            while True:
-                ready = selector.select(timeout=TICK_SECONDS)
-                if ready:
-                    chunk = os.read(handle.events_fd, 65536)
-                    if not chunk:
-                        break
-                    buffer += chunk
-                    *lines, buffer = buffer.split(b"\n")
-                    for line in lines:
-                        if line.strip():
-                            recorder.handle(json.loads(line))
-                recorder.tick()
-        finally:
-            selector.close()
