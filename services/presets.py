@@ -22,6 +22,10 @@ CONFIG_KEYS = (
     "narrative_engine",
     "tts_engine",
     "output_settings",
+    # Beyond API.md's list: the voice and the stage 2 extras.
+    "tts_voice",
+    "diarization",
+    "word_alignment",
 )
 PRESET_KEYS = {"id", "name", "description", "category", "configuration"}
 

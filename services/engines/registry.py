@@ -5,24 +5,64 @@ from __future__ import annotations
 import importlib
 
 from services.engines.base import Engine
-from services.stages.base import EngineUnavailableError
+from services.stages.base import EngineUnavailableError, StageError
 
 # kind -> name -> "module:Class". "auto" choices are resolved by the stage, not here.
 ENGINE_PATHS: dict[str, dict[str, str]] = {
     "transcript": {
         "captions": "services.engines.asr.captions:CaptionsEngine",
         "pocketsphinx": "services.engines.asr.sphinx:PocketsphinxEngine",
+        "faster-whisper": "services.engines.asr.whisper:FasterWhisperEngine",
+        "openai": "services.engines.asr.openai_asr:OpenAITranscriptEngine",
     },
     "analysis": {
         "heuristic": "services.engines.analysis.heuristic:HeuristicAnalysisEngine",
+        "llm": "services.engines.analysis.llm:LLMAnalysisEngine",
     },
     "narrative": {
         "template": "services.engines.narrative.template:TemplateNarrativeEngine",
+        "llm": "services.engines.narrative.llm:LLMNarrativeEngine",
     },
     "tts": {
         "espeak": "services.engines.tts.espeak:EspeakEngine",
+        "edge-tts": "services.engines.tts.edge:EdgeTTSEngine",
+        "elevenlabs": "services.engines.tts.elevenlabs:ElevenLabsEngine",
+        "openai": "services.engines.tts.openai_tts:OpenAITTSEngine",
+    },
+    # Speaker labels for stage 2 (RunOptions.diarization); listed for the engines page too.
+    "diarization": {
+        "embedded": "services.diarization.embedded:EmbeddedDiarizer",
+        "pyannote": "services.diarization.pyannote_engine:PyannoteDiarizer",
     },
 }
+
+# The offline engine to suggest when a hosted or optional one fails.
+FALLBACKS: dict[str, str] = {
+    "transcript": "captions (or pocketsphinx)",
+    "analysis": "heuristic",
+    "narrative": "template",
+    "tts": "espeak",
+    "diarization": "embedded",
+}
+
+
+def fallback_hint(kind: str, name: str) -> str:
+    """Return the sentence suggesting the offline engine of `kind` instead of `name`."""
+    fallback = FALLBACKS.get(kind, "")
+    if not fallback or fallback.startswith(name):
+        return ""
+    return f"Or choose the {fallback} {kind} engine, which runs offline."
+
+
+def engine_failure(
+    kind: str, name: str, problem: object, settings: str, cls: type[StageError] | None = None
+) -> StageError:
+    """Return the error of a failed engine: what happened, the setting to fix, the fallback."""
+    error_cls = cls or EngineUnavailableError
+    return error_cls(
+        f"The {name} {kind} engine failed: {problem}.",
+        hint=f"Check {settings}. {fallback_hint(kind, name)}".strip(),
+    )
 
 
 def engine_class(kind: str, name: str) -> type[Engine]:
@@ -40,7 +80,10 @@ def get_engine(kind: str, name: str) -> Engine:
     cls = engine_class(kind, name)
     available, reason = cls.availability()
     if not available:
-        raise EngineUnavailableError(f"The {kind} engine {name!r} cannot run here: {reason}")
+        raise EngineUnavailableError(
+            f"The {kind} engine {name!r} cannot run here: {reason}.",
+            hint=fallback_hint(kind, name) or None,
+        )
     return cls()
 
 

@@ -112,6 +112,10 @@ class StageContext:
         self.emit({"type": "resumed", "stage": self.stage.number})
         self.logger.info("Continuing: the wait is over")
 
+    def record_usage(self, usage: dict) -> None:
+        """Report the token usage of one model request (the session adds it up)."""
+        self.emit({**usage, "type": "usage", "stage": self.stage.number})
+
     def sub_progress(self, sub_stage: str, message: str = "") -> Callable[[float], None]:
         """Return a callback that reports fractions of one sub-stage (for media helpers)."""
         return lambda fraction: self.progress(sub_stage, fraction, message)

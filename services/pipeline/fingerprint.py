@@ -14,7 +14,7 @@ from services.script import clip_sections, load_script, narration_sections
 # The options each stage's output depends on.
 STAGE_OPTIONS: dict[int, tuple[str, ...]] = {
     1: ("source", "source_kind", "caption_language"),
-    2: ("transcript_engine", "caption_language"),
+    2: ("transcript_engine", "caption_language", "diarization", "word_alignment"),
     3: ("analysis_engine", "analysis_prompt", "max_segments"),
     4: ("segment_mode", "narrative_engine", "narrative_prompt"),
     5: ("audio_method", "tts_engine", "tts_voice"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -17,11 +18,23 @@ ENGINE_FIELDS = {
 PROMPT_FIELDS = {"analysis_prompt": "analysis", "narrative_prompt": "narrative"}
 OUTPUT_SETTING_LIMITS = {"max_height": (144, 2160), "crf": (0, 51)}
 AUDIO_METHODS = ("tts", "manual")
+DIARIZATION_CHOICES = ("auto", "off", "embedded", "pyannote")
+WORD_ALIGNMENT_CHOICES = ("auto", "off")
 ALL_STAGES = (1, 2, 3, 4, 5, 6, 7)
 
 
 class OptionsError(ClientError):
     """An option has an invalid value."""
+
+
+def setting(name: str, default: str) -> str:
+    """Return the server's default for an option (an environment setting), else `default`."""
+    return (os.environ.get(name) or "").strip() or default
+
+
+def _default(name: str, default: str):  # noqa: ANN202 - a dataclass default factory
+    """Return a default factory reading the setting `name` when options are made."""
+    return field(default_factory=lambda: setting(name, default))
 
 
 @dataclass
@@ -33,13 +46,19 @@ class RunOptions:
     analysis_prompt: str = "default"
     narrative_prompt: str = "default"
     audio_method: str = "tts"
-    transcript_engine: str = "auto"
-    analysis_engine: str = "heuristic"
-    narrative_engine: str = "template"
-    tts_engine: str = "espeak"
+    # Engine defaults come from settings (TRANSCRIPT_ENGINE, ...); a preset or request overrides.
+    transcript_engine: str = _default("TRANSCRIPT_ENGINE", "auto")
+    analysis_engine: str = _default("ANALYSIS_ENGINE", "heuristic")
+    narrative_engine: str = _default("NARRATIVE_ENGINE", "template")
+    tts_engine: str = _default("TTS_ENGINE", "espeak")
     caption_language: str = "en"
     max_segments: int = 20
-    tts_voice: str | None = None
+    tts_voice: str | None = field(default_factory=lambda: setting("TTS_VOICE", "") or None)
+    # Speaker labels in stage 2: auto labels a one-speaker transcript when there is speech
+    # enough (pyannote when installed with HF_TOKEN, else the embedded clustering).
+    diarization: str = _default("DIARIZATION", "auto")
+    # Word timings for captions that have none, by forced alignment (stage 2).
+    word_alignment: str = _default("WORD_ALIGNMENT", "auto")
     source: str | None = None  # the URL, or the episode-relative path of an uploaded file
     source_kind: str | None = None  # url | upload
     output_settings: dict = field(default_factory=dict)
@@ -74,6 +93,16 @@ class RunOptions:
             raise OptionsError("audio_method must be tts or manual", "audio_method")
         if not isinstance(self.max_segments, int) or not 1 <= self.max_segments <= 500:
             raise OptionsError("max_segments must be between 1 and 500", "max_segments")
+        if self.diarization not in DIARIZATION_CHOICES:
+            raise OptionsError(
+                f"diarization must be one of: {', '.join(DIARIZATION_CHOICES)}", "diarization"
+            )
+        if self.word_alignment not in WORD_ALIGNMENT_CHOICES:
+            raise OptionsError("word_alignment must be auto or off", "word_alignment")
+        if self.tts_voice is not None and (
+            not isinstance(self.tts_voice, str) or len(self.tts_voice) > 100
+        ):
+            raise OptionsError("tts_voice must be a voice name", "tts_voice")
         if not isinstance(self.output_settings, dict):
             raise OptionsError("output_settings must be an object", "output_settings")
         for key, value in self.output_settings.items():

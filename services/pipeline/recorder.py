@@ -279,6 +279,16 @@ class SessionRecorder:
         payload["error"] = error
         self._send_progress(payload, force=True)
 
+    def _on_usage(self, event: dict) -> None:
+        from services.engines.llm.usage import add_usage
+
+        self.outputs["token_usage"] = add_usage(self.outputs.get("token_usage"), event)
+        db.session.execute(
+            update(PipelineSession)
+            .where(PipelineSession.id == self.session_id)
+            .values(outputs=self.outputs)
+        )
+
     def _on_log(self, event: dict) -> None:
         self.seq += 1
         self._log_buffer.append(
@@ -465,7 +475,8 @@ class SessionRecorder:
         except (OSError, ValueError):
             return
         values = {}
-        if meta.get("title"):
+        # An upload keeps the name the user gave it; a URL takes the video's own title.
+        if meta.get("title") and meta.get("source_kind") == "url":
             values["title"] = str(meta["title"])[:500]
         if meta.get("duration"):
             values["duration"] = float(meta["duration"])

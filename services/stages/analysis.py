@@ -43,11 +43,13 @@ class AnalysisStage(Stage):
         ctx.progress("load", 0.5, "transcript read")
         guideline = self._guideline(ctx)
         # Imported here: the registry imports services.stages.base, whose package imports us.
+        from services.engines.llm.usage import attach_hooks
         from services.engines.registry import get_engine
 
         engine = get_engine("analysis", ctx.options.analysis_engine)
         if not isinstance(engine, AnalysisEngine):
             raise InvalidInputError(f"{engine.name!r} is not an analysis engine.")
+        attach_hooks(engine, ctx)
         ctx.logger.info(
             "Guideline %r: %d categories, %d cue phrases; engine %s",
             guideline.name,

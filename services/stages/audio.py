@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING
 
 from pydub import AudioSegment
 
+from services.engines.llm.usage import attach_hooks
 from services.engines.registry import get_engine
 from services.engines.tts.base import TTSEngine
+from services.engines.tts.cache import SpeechCache
 from services.episodes.files import is_safe_id
 from services.ffmpeg_jobs import Job, run_jobs
 from services.media import probe, stream_of
@@ -47,6 +49,7 @@ class AudioStage(Stage):
             ctx.progress("synthesise", 1.0, "recorded narration: nothing to synthesise")
         else:
             engine = get_engine("tts", ctx.options.tts_engine)
+            attach_hooks(engine, ctx)
             ctx.progress("prepare", 1.0, f"{len(sections)} sections to speak")
             sources = self._synthesise(ctx, engine, sections, work)
         seconds = self._normalise(ctx, sections, sources, work)
@@ -123,6 +126,7 @@ class AudioStage(Stage):
         """Speak every section in parallel; progress is weighted by text length."""
         voice = ctx.options.tts_voice or None
         sources = {s["section_id"]: work / f"tts-{s['section_id']}.wav" for s in sections}
+        cache = SpeechCache(ctx.data_dir, engine, voice)
 
         def speak(section: dict):
             text = " ".join(str(section.get("script_content") or "").split())
@@ -136,7 +140,8 @@ class AudioStage(Stage):
                     )
                     _write_silence(out)
                     return
-                engine.synthesise(text, out, voice=voice)
+                if cache.speak(text, out):
+                    ctx.logger.info("%s: speech reused from the cache", section["section_id"])
 
             return Job(key=section["section_id"], weight=max(1, len(text)), body=body)
 
@@ -152,6 +157,9 @@ class AudioStage(Stage):
             workers=ctx.cpu_count,
             report=ctx.sub_progress("synthesise", "speaking the narration"),
             cancel=ctx.cancel_event,
+        )
+        ctx.logger.info(
+            "Speech cache: %d section(s) reused, %d synthesised", cache.hits, cache.misses
         )
         return sources
 

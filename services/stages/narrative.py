@@ -36,11 +36,13 @@ class NarrativeStage(Stage):
         ctx.progress("load", 0.5, f"{len(segments)} segments from the {source}")
         prompt = self._prompt(ctx)
         # Imported here: the registry imports services.stages.base, whose package imports us.
+        from services.engines.llm.usage import attach_hooks
         from services.engines.registry import get_engine
 
         engine = get_engine("narrative", ctx.options.narrative_engine)
         if not isinstance(engine, NarrativeEngine):
             raise InvalidInputError(f"{engine.name!r} is not a narrative engine.")
+        attach_hooks(engine, ctx)
         episode = self._episode(ctx)
         ctx.progress("load", 1.0, f"template {prompt.name} ready")
 

@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import ClassVar, cast
 
 from services.atomic import write_json_atomic
+from services.diarization.stage import label_speakers
 from services.engines.asr.base import TranscriptEngine, TranscriptSegment
 from services.engines.asr.captions import pick_caption_file
+from services.engines.llm.usage import attach_hooks
 from services.engines.registry import get_engine
 from services.media import media_duration
 from services.pipeline.context import StageContext
@@ -81,8 +83,8 @@ class TranscriptStage(Stage):
         "Turn the speech into timed sentences with speakers, from the captions when there "
         "are any, else by offline speech recognition."
     )
-    sub_stages: ClassVar[tuple[str, ...]] = ("prepare", "recognise", "assemble")
-    weights: ClassVar[tuple[float, ...]] = (0.04, 0.9, 0.06)
+    sub_stages: ClassVar[tuple[str, ...]] = ("prepare", "recognise", "speakers", "assemble")
+    weights: ClassVar[tuple[float, ...]] = (0.04, 0.86, 0.05, 0.05)
     inputs: ClassVar[tuple[str, ...]] = ("original_audio",)
     outputs: ClassVar[tuple[str, ...]] = ("transcript",)
 
@@ -97,6 +99,7 @@ class TranscriptStage(Stage):
         duration = audio_seconds(files.original_audio)
         ctx.progress("prepare", 0.5, f"audio is {duration:.1f} s long")
         engine, reason = choose_engine(ctx)
+        attach_hooks(engine, ctx)
         ctx.logger.info("Transcript engine: %s (%s)", engine.name, reason)
         ctx.progress("prepare", 1.0, f"transcribing with {engine.name}")
 
@@ -118,6 +121,8 @@ class TranscriptStage(Stage):
                 hint="Check that the video has audible speech, upload subtitles, "
                 "or try another transcript engine.",
             )
+        labelling = label_speakers(ctx, segments)
+        ctx.progress("speakers", 1.0, "speaker labels done")
         ctx.progress("assemble", 0.5, f"{len(segments)} segments")
         speakers = list(dict.fromkeys(s["speaker"] for s in segments))
         transcript = {
@@ -125,6 +130,7 @@ class TranscriptStage(Stage):
             "engine": engine.name,
             "duration": round(duration, 3),
             "speakers": speakers,
+            "diarization": labelling,
             "segments": segments,
         }
         write_json_atomic(files.transcript, transcript)
@@ -155,6 +161,10 @@ def choose_engine(ctx: StageContext) -> tuple[TranscriptEngine, str]:
     captions = pick_caption_file(ctx.files, ctx.options.caption_language)
     if captions is not None:
         return transcript_engine("captions"), f"auto: found {captions.name}"
+    from services.engines.asr.whisper import FasterWhisperEngine
+
+    if FasterWhisperEngine.availability()[0]:  # local and far better than pocketsphinx
+        return transcript_engine("faster-whisper"), "auto: no captions; a Whisper model is here"
     try:
         engine = transcript_engine("pocketsphinx")
     except EngineUnavailableError as exc:

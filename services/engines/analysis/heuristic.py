@@ -25,6 +25,8 @@ from services.engines.analysis.base import (
     Sentence,
     transcript_sentences,
 )
+from services.engines.analysis.boundaries import prosodic_tiles
+from services.engines.analysis.ranking import coverage_factor, cue_coverage, repeat_discounts
 from services.engines.analysis.text import STOPWORDS, Cue, CueMatcher, normalise, stem, stems
 from services.engines.analysis.tiling import (
     Tile,
@@ -67,6 +69,7 @@ class _Scored:
     cues: Counter[Cue]
     salience: float
     keywords: Counter[str]
+    novelty: float = 1.0  # below 1 when the passage repeats a better one (see ranking.py)
 
 
 def _is_content(word: str) -> bool:
@@ -151,7 +154,9 @@ def _score(tile: Tile, prepared: _Prepared, guideline: Guideline) -> _Scored:
     damping = min(1.0, math.sqrt(60.0 / max(seconds, 1.0)))  # long tiles must earn their length
     score = SALIENCE_WEIGHT * salience
     if category:
-        score += 1.0 + evidence[category] * damping
+        flags = [bool(prepared.cues[n]) for n in range(first, stop)]
+        coverage = cue_coverage(prepared.sentences[first:stop], flags, 0, stop - first)
+        score += 1.0 + evidence[category] * damping * coverage_factor(coverage)
     return _Scored(tile, round(score, 3), category, evidence, cues, salience, keywords)
 
 
@@ -322,7 +327,8 @@ class _Writer:
             "harm_category": category.name,
             "primary_speaker_of_quote": speaker,
             "confidence_in_classification": self._confidence(item),
-            "brief_reasoning_for_classification": self._reasoning(item, cues, len(per_sentence)),
+            "brief_reasoning_for_classification": self._reasoning(item, cues, len(per_sentence))
+            + (" It largely repeats a passage ranked above it." if item.novelty < 1 else ""),
             "clipContextDescription": self._context(first, stop, speaker, cue_stems),
             "segmentDurationInSeconds": round(end - start, 3),
             "fullerContextTimestamps": {"start": round(start, 3), "end": round(end, 3)},
@@ -330,7 +336,7 @@ class _Writer:
                 {"timestamp": round(sentences[n].start, 3), "quote": sentences[n].text}
                 for n in quoted
             ],
-            "score": item.score,
+            "score": round(item.score * item.novelty, 3),
         }
 
 
@@ -383,6 +389,11 @@ class HeuristicAnalysisEngine(AnalysisEngine):
         matched = sum(1 for s in scored if s.category)
         log.info("%d of %d passages contain cues of the guideline", matched, len(scored))
         chosen = _select(scored, options.max_segments)
+        novelty = repeat_discounts([c.keywords for c in chosen], [c.score for c in chosen])
+        for item, factor in zip(chosen, novelty, strict=True):
+            item.novelty = factor
+        if any(f < 1.0 for f in novelty):
+            log.info("%d passages repeat a better one and rank lower", sum(f < 1 for f in novelty))
         writer, progress = _Writer(prepared, guideline), _Throttle(report, "select")
         segments = []
         for n, item in enumerate(chosen, 1):
@@ -416,6 +427,9 @@ class HeuristicAnalysisEngine(AnalysisEngine):
             cuts = settle(refine(boundaries(depth), combined), prepared.vectors, 2 * sizes[-1])
             found.update(
                 tiles_for(sentences, depth, cuts, options.min_seconds, options.max_seconds)
+            )
+            found.update(
+                prosodic_tiles(sentences, similarity, options.min_seconds, options.max_seconds)
             )
         progress(1.0, f"{len(found)} candidate passages")
         return sorted(found)

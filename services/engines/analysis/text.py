@@ -18,6 +18,8 @@ _CONTRACTIONS = (
     (re.compile(r"['’]s\b"), ""),
 )
 _WORD = re.compile(r"[a-z0-9]+")
+ARTICLES = ("the", "a", "an")
+LOOSE_VALUE = 0.75  # a cue matched without its article counts a little less
 
 STOPWORDS = frozenset(
     """
@@ -72,11 +74,13 @@ class Cue:
     phrase: str
     stems: tuple[str, ...]
     rank: int = 0  # position in the guideline's list: earlier cues are the more typical
+    loose: bool = False  # matched without its leading article ("the elites" as "elites")
 
     @property
     def value(self) -> float:
         """Return how much one occurrence counts: longer phrases are more specific."""
-        return min(3.0, 1.0 + 0.5 * (len(self.stems) - 1))
+        value = min(3.0, 1.0 + 0.5 * (len(self.stems) - 1))
+        return LOOSE_VALUE * value if self.loose else value
 
 
 class CueMatcher:
@@ -91,6 +95,12 @@ class CueMatcher:
                 if key[1] and key not in seen:
                     seen.add(key)
                     self.cues.append(Cue(category, phrase, key[1], rank))
+                # "the elites" is about elites, whatever word precedes them in the talk.
+                core = key[1][1:] if len(key[1]) > 1 and key[1][0] in ARTICLES else ()
+                if core and (category, core) not in seen and len("".join(core)) >= 4:
+                    seen.add((category, core))
+                    loose_phrase = phrase.split(maxsplit=1)[-1]
+                    self.cues.append(Cue(category, loose_phrase, core, rank, loose=True))
         self._by_first: dict[str, list[Cue]] = {}
         for cue in sorted(self.cues, key=lambda c: -len(c.stems)):
             self._by_first.setdefault(cue.stems[0], []).append(cue)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import wave
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -17,6 +18,8 @@ from services.webvtt import dedupe_cues, load_captions, merge_sentences
 
 if TYPE_CHECKING:
     from services.pipeline.context import StageContext
+
+READ_SHARE = 0.1  # of the engine's progress: reading the captions; the rest is alignment
 
 
 def caption_language(path: Path) -> str:
@@ -59,10 +62,10 @@ class CaptionsEngine(TranscriptEngine):
                 "No %s captions; using %s instead", ctx.options.caption_language, path.name
             )
         cues = load_captions(path)
-        report(1 / 3, f"read {len(cues)} cues from {path.name}")
+        report(READ_SHARE / 2, f"read {len(cues)} cues from {path.name}")
         ctx.check_cancelled()
         tokens, stats = dedupe_cues(cues)
-        report(2 / 3, f"kept {len(tokens)} words")
+        report(READ_SHARE, f"kept {len(tokens)} words")
         ctx.check_cancelled()
         sentences, speakers = merge_sentences(tokens)
         ctx.logger.info(
@@ -87,5 +90,45 @@ class CaptionsEngine(TranscriptEngine):
             if sentence.words:
                 segment["words"] = sentence.words  # type: ignore[typeddict-item]
             segments.append(segment)
+        if ctx.options.word_alignment != "off":
+            self._align(ctx, segments, report)
         report(1.0, f"{len(segments)} sentences from captions")
         return TranscriptResult(segments=segments, language=language.split("-")[0])
+
+    def _align(
+        self, ctx: StageContext, segments: list[TranscriptSegment], report: ProgressReport
+    ) -> None:
+        """Add word timings by forced alignment where the captions have none (best effort)."""
+        missing = sum(1 for s in segments if not s.get("words"))
+        audio = ctx.files.original_audio
+        if not missing or not audio.exists():
+            return
+        from services.engines.asr.alignment import align_segments
+        from services.engines.asr.sphinx import PocketsphinxEngine
+
+        available, reason = PocketsphinxEngine.availability()
+        if not available:
+            ctx.logger.info("Captions have no word timings; alignment unavailable: %s", reason)
+            return
+        try:
+            stats = align_segments(
+                audio,
+                segments,
+                lambda f: report(READ_SHARE + (1 - READ_SHARE) * f, "aligning words"),
+                ctx.check_cancelled,
+            )
+        except (OSError, EOFError, ValueError, RuntimeError, wave.Error) as exc:
+            ctx.logger.warning(
+                "Word alignment failed (%s); the captions keep their cue timing", exc
+            )
+            return
+        ctx.logger.info(
+            "Aligned the words of %d of %d sentences in %.1f s%s%s",
+            stats.aligned,
+            stats.sentences,
+            stats.seconds,
+            f"; {stats.failed} did not align" if stats.failed else "",
+            f"; {stats.skipped} left without word timings (ALIGN_MAX_SECONDS reached)"
+            if stats.skipped
+            else "",
+        )

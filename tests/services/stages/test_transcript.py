@@ -153,7 +153,7 @@ def test_missing_audio_names_stage_one(tmp_path):
 
 def test_unknown_engine_is_refused(tmp_path, silent_wav):
     episode(tmp_path, silent_wav)
-    with pytest.raises(EngineUnavailableError, match="captions, pocketsphinx"):
+    with pytest.raises(EngineUnavailableError, match="captions, faster-whisper, openai"):
         run_stage(TranscriptStage, tmp_path, "ep1", transcript_engine="whisper-huge")
 
 

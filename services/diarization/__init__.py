@@ -1,0 +1,1 @@
+"""Speaker labels ("diarization") for transcripts whose source named no speakers."""

@@ -1,0 +1,1 @@
+"""OpenAI-compatible HTTP clients (chat, transcription, speech) shared by the hosted engines."""
