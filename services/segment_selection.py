@@ -51,6 +51,25 @@ def selection_is_current(files: EpisodeFiles) -> bool:
     return files.selected_segments.stat().st_mtime_ns >= files.analysis.stat().st_mtime_ns
 
 
+def user_selection_is_current(files: EpisodeFiles) -> bool:
+    """Tell whether the current selection was made by a person (not recorded by an auto run)."""
+    if not selection_is_current(files):
+        return False
+    try:
+        return read_json(files.selected_segments).get("selected_by") != "auto"
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def record_auto_selection(files: EpisodeFiles, segments: list[dict]) -> None:
+    """Write the segments an automatic run narrates as selected_segments.json (selected_by auto)."""
+    document = read_json(files.analysis)
+    document["segments"] = segments
+    document["selection_of"] = files.relative(files.analysis)
+    document["selected_by"] = "auto"
+    write_json_atomic(files.selected_segments, document)
+
+
 def selected_ids(files: EpisodeFiles) -> list[str]:
     """Return the ids of the current saved selection (empty when none or stale)."""
     if not selection_is_current(files):
@@ -76,5 +95,6 @@ def save_selection(files: EpisodeFiles, segment_ids: object) -> int:
     document = read_json(files.analysis)
     document["segments"] = [s for s in segments if s["segment_id"] in wanted]
     document["selection_of"] = files.relative(files.analysis)
+    document["selected_by"] = "user"
     write_json_atomic(files.selected_segments, document)
     return len(document["segments"])

@@ -10,7 +10,7 @@ from services.atomic import read_json, write_json_atomic
 from services.engines.narrative.base import NarrativeEngine, check_script, spoken_seconds
 from services.engines.narrative.template import TemplateCheckError
 from services.prompts import PromptNotFound, find_prompt, list_prompts
-from services.segment_selection import selection_is_current
+from services.segment_selection import record_auto_selection, user_selection_is_current
 from services.segments import SegmentsError, chronological, load_segments
 from services.stages.base import InputMissingError, InvalidInputError, Stage
 
@@ -88,7 +88,7 @@ class NarrativeStage(Stage):
         if ctx.options.segment_mode == "manual":
             path, source = ctx.files.selected_segments, "selection"
             ctx.wait_until(
-                lambda: selection_is_current(ctx.files),
+                lambda: user_selection_is_current(ctx.files),
                 f"pick the segments at /segments/episode/{ctx.episode_id} and save the selection",
             )
         else:
@@ -113,6 +113,9 @@ class NarrativeStage(Stage):
                 else "Run stage 3 with another guideline.",
             )
         ctx.logger.info("Narrating %d segments from the %s", len(segments), source)
+        if source == "analysis":
+            # The automatic choice is a selection too: the picker starts from it.
+            record_auto_selection(ctx.files, segments)
         return chronological(segments), source
 
     def _prompt(self, ctx: StageContext) -> Path:

@@ -31,6 +31,7 @@ def test_cli_runs_all_seven_stages(app, sample_copy: Path, data_dir: Path) -> No
         files.metadata,
         files.transcript,
         files.analysis,
+        files.selected_segments,
         files.script,
         files.final_video,
         files.final_srt,

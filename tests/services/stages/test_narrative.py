@@ -264,3 +264,28 @@ def test_empty_macro_leaves_its_section_out(tmp_path):
         "outro",
     ]
     assert script["narrative_theme"] == "Theme"
+
+
+def test_auto_mode_records_its_choice_and_manual_mode_still_waits(tmp_path):
+    files = _episode(tmp_path)
+    run_stage(NarrativeStage, tmp_path, "ep1")
+    recorded = read_json(files.selected_segments)
+    assert recorded["selected_by"] == "auto"
+    assert sorted(s["segment_id"] for s in recorded["segments"]) == [
+        "seg_001",
+        "seg_002",
+        "seg_003",
+    ]
+    events: list[dict] = []
+    runner = threading.Thread(
+        target=run_stage,
+        args=(NarrativeStage, tmp_path, "ep1"),
+        kwargs={"segment_mode": "manual", "events": events},
+        daemon=True,
+    )
+    runner.start()
+    time.sleep(1.0)
+    assert runner.is_alive() and any(e["type"] == "waiting" for e in events)
+    write_json_atomic(files.selected_segments, segments_document([SEGMENTS[1]], episode_id="ep1"))
+    runner.join(timeout=10)
+    assert not runner.is_alive()
