@@ -13,24 +13,14 @@ from models import Episode, LogRecord, PipelineSession, StageRun, db, utcnow
 from services.atomic import read_json
 from services.episodes.files import EpisodeFiles
 from services.pipeline import events as ev
+from services.pipeline import payloads
 from services.pipeline.events import EventSink, ProgressCoalescer
-from services.stages.registry import STAGES
 
 log = logging.getLogger(__name__)
 
 LOG_FLUSH_SECONDS = 0.1
 LOG_FLUSH_RECORDS = 500
 PROGRESS_DB_SECONDS = 0.5
-
-
-def _iso(ts: float | None = None) -> str:
-    """Return an ISO 8601 UTC timestamp for a unix time (now by default)."""
-    return datetime.fromtimestamp(ts if ts is not None else time.time(), UTC).isoformat()
-
-
-def media_url(episode_id: str, relative_path: str) -> str:
-    """Return the `/media/...` URL of an episode file."""
-    return f"/media/{episode_id}/{relative_path}"
 
 
 class SessionRecorder:
@@ -135,53 +125,30 @@ class SessionRecorder:
 
     # ------------------------------------------------------------------ events
     def _on_session_started(self, event: dict) -> None:
-        db.session.execute(
-            update(PipelineSession)
-            .where(PipelineSession.id == self.session_id)
-            .values(
-                status="running",
-                started_at=utcnow(),
-                worker_pid=event.get("pid"),
-                worker_host=event.get("host"),
-                heartbeat_at=utcnow(),
-            )
+        self._update_session(
+            status="running",
+            started_at=utcnow(),
+            worker_pid=event.get("pid"),
+            worker_host=event.get("host"),
+            heartbeat_at=utcnow(),
         )
 
     def _on_heartbeat(self, _event: dict) -> None:
-        db.session.execute(
-            update(PipelineSession)
-            .where(PipelineSession.id == self.session_id)
-            .values(heartbeat_at=utcnow())
-        )
+        self._update_session(heartbeat_at=utcnow())
 
     def _on_waiting(self, event: dict) -> None:
         number = int(event["stage"])
         self.stages.setdefault(number, {})["message"] = event.get("reason")
         self._progress_dirty.add(number)
-        db.session.execute(
-            update(PipelineSession)
-            .where(PipelineSession.id == self.session_id)
-            .values(status="waiting_for_selection")
-        )
+        self._update_session(status="waiting_for_selection")
         self.sink.emit(
             ev.WAITING_EVENT,
-            {
-                "session_id": self.session_id,
-                "episode_id": self.episode_id,
-                "stage": number,
-                "reason": event.get("reason"),
-                "picker_url": f"/segments/episode/{self.episode_id}",
-                "timestamp": _iso(),
-            },
+            payloads.waiting_payload(self.session_id, self.episode_id, number, event.get("reason")),
         )
         self._send_progress(self._progress_payload(number, "running"), force=True)
 
     def _on_resumed(self, event: dict) -> None:
-        db.session.execute(
-            update(PipelineSession)
-            .where(PipelineSession.id == self.session_id)
-            .values(status="running")
-        )
+        self._update_session(status="running")
         self._send_progress(self._progress_payload(int(event["stage"]), "running"), force=True)
 
     def _on_stage_started(self, event: dict) -> None:
@@ -189,21 +156,9 @@ class SessionRecorder:
         previous = self.current_stage
         self.current_stage = number
         self._set_stage(number, status="running", progress=0.0, started=True)
-        db.session.execute(
-            update(PipelineSession)
-            .where(PipelineSession.id == self.session_id)
-            .values(current_stage=number, status="running")
-        )
+        self._update_session(current_stage=number, status="running")
         self.sink.emit(
-            ev.TRANSITION_EVENT,
-            {
-                "session_id": self.session_id,
-                "from_stage": previous,
-                "to_stage": number,
-                "from_stage_name": STAGES[previous].name if previous else None,
-                "to_stage_name": STAGES[number].name,
-                "timestamp": _iso(),
-            },
+            ev.TRANSITION_EVENT, payloads.transition_payload(self.session_id, previous, number)
         )
         self._send_progress(self._progress_payload(number, "running"), force=True)
 
@@ -263,31 +218,14 @@ class SessionRecorder:
         status = "interrupted" if event.get("error_type") == "interrupted" else "failed"
         self._set_stage(number, status=status, error=error, finished=True)
         if status == "failed":
-            self.sink.emit(
-                ev.ERROR_EVENT,
-                {
-                    "session_id": self.session_id,
-                    "stage": number,
-                    "stage_name": STAGES[number].name,
-                    "error": error,
-                    "error_type": event.get("error_type", "stage_error"),
-                    "recoverable": bool(event.get("recoverable", True)),
-                    "timestamp": _iso(),
-                },
-            )
-        payload = self._progress_payload(number, status)
-        payload["error"] = error
-        self._send_progress(payload, force=True)
+            self.sink.emit(ev.ERROR_EVENT, payloads.error_payload(self.session_id, number, event))
+        self._send_progress(self._progress_payload(number, status), force=True)
 
     def _on_usage(self, event: dict) -> None:
         from services.engines.llm.usage import add_usage
 
         self.outputs["token_usage"] = add_usage(self.outputs.get("token_usage"), event)
-        db.session.execute(
-            update(PipelineSession)
-            .where(PipelineSession.id == self.session_id)
-            .values(outputs=self.outputs)
-        )
+        self._update_session(outputs=self.outputs)
 
     def _on_log(self, event: dict) -> None:
         self.seq += 1
@@ -316,36 +254,26 @@ class SessionRecorder:
         failed = [n for n, s in self.stages.items() if s.get("status") == "failed"]
         if failed and not error:
             error = self.stages[failed[0]].get("error")
-        db.session.execute(
-            update(PipelineSession)
-            .where(PipelineSession.id == self.session_id)
-            .values(
-                status=status,
-                finished_at=utcnow(),
-                error=error,
-                overall_progress=self._overall(),
-                outputs=self.outputs,
-            )
+        self._update_session(
+            status=status,
+            finished_at=utcnow(),
+            error=error,
+            overall_progress=self._overall(),
+            outputs=self.outputs,
         )
         completed = [
             n for n in self.selected if self.stages.get(n, {}).get("status") == "completed"
         ]
-        outputs = {
-            key: media_url(self.episode_id, rel)
-            for key, rel in self.outputs.items()
-            if isinstance(rel, str) and key in ("final_video", "final_srt")
-        }
-        self._pending_completion = {
-            "session_id": self.session_id,
-            "episode_id": self.episode_id,
-            "status": status,
-            "completed_stages": completed,
-            "failed_stage": failed[0] if failed else None,
-            "error": error,
-            "duration_seconds": round(time.monotonic() - self.started_monotonic, 2),
-            "outputs": outputs,
-            "timestamp": _iso(),
-        }
+        self._pending_completion = payloads.completion_payload(
+            self.session_id,
+            self.episode_id,
+            status,
+            completed,
+            failed[0] if failed else None,
+            error,
+            time.monotonic() - self.started_monotonic,
+            self.outputs,
+        )
 
     # ------------------------------------------------------------------ helpers
     def flush(self) -> None:
@@ -362,7 +290,9 @@ class SessionRecorder:
         db.session.commit()
         self._last_log_flush = time.monotonic()
         for record in records:
-            self.sink.emit(ev.LOG_EVENT, dict(record, timestamp=_iso(record["timestamp"])))
+            self.sink.emit(
+                ev.LOG_EVENT, dict(record, timestamp=payloads.iso_timestamp(record["timestamp"]))
+            )
         completion = getattr(self, "_pending_completion", None)
         if completion is not None:
             self._pending_completion = None
@@ -382,11 +312,7 @@ class SessionRecorder:
                 )
             )
         self._progress_dirty.clear()
-        db.session.execute(
-            update(PipelineSession)
-            .where(PipelineSession.id == self.session_id)
-            .values(overall_progress=self._overall())
-        )
+        self._update_session(overall_progress=self._overall())
         self._last_progress_db = time.monotonic()
 
     def _set_stage(
@@ -437,25 +363,21 @@ class SessionRecorder:
         return round(total / len(self.selected), 2)
 
     def _progress_payload(self, number: int, status: str, eta: float | None = None) -> dict:
-        stage = STAGES[number]
-        state = self.stages.get(number, {})
-        return {
-            "session_id": self.session_id,
-            "episode_id": self.episode_id,
-            "stage": number,
-            "stage_name": stage.name,
-            "stage_description": stage.description,
-            "sub_stage": state.get("sub_stage"),
-            "sub_stage_index": state.get("sub_stage_index"),
-            "sub_stage_count": len(stage.sub_stages),
-            "progress": round(float(state.get("progress") or 0.0), 2),
-            "overall_progress": self._overall(),
-            "status": status,
-            "message": state.get("message"),
-            "error": state.get("error") if status == "failed" else None,
-            "eta_seconds": eta,
-            "timestamp": _iso(),
-        }
+        return payloads.progress_payload(
+            self.session_id,
+            self.episode_id,
+            number,
+            self.stages.get(number, {}),
+            status,
+            self._overall(),
+            eta,
+        )
+
+    def _update_session(self, **values: object) -> None:
+        """Write columns of this session's row (committed by the next flush)."""
+        db.session.execute(
+            update(PipelineSession).where(PipelineSession.id == self.session_id).values(**values)
+        )
 
     def _send_progress(self, payload: dict, force: bool = False) -> None:
         if force:

@@ -9,9 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import uuid
-from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,14 +25,6 @@ from tests.support.server import ROOT, answers, server_log, start_server
 PG_HOST, PG_PORT = "127.0.0.1", 5432
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 REDIS_DB = 13  # this suite's own db number: only it is flushed
-EVENTS = (
-    "pipeline_progress",
-    "pipeline_update",
-    "pipeline_transition",
-    "pipeline_error",
-    "pipeline_completion",
-    "log_stream",
-)
 
 
 def _listening(host: str, port: int) -> bool:
@@ -195,34 +185,3 @@ def dist_sample(sample_talk: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     for path in sample_talk.parent.glob(f"{sample_talk.stem}*"):
         shutil.copy(path, target.parent / path.name)
     return target
-
-
-class EventCollector:
-    """A python-socketio client on the web process that keeps every pipeline event."""
-
-    def __init__(self, base_url: str) -> None:
-        import socketio
-
-        self.events: dict[str, list[dict]] = defaultdict(list)
-        self.lock = threading.Lock()
-        self.client = socketio.Client(reconnection=False)
-        for name in EVENTS:
-            self.client.on(name, self._keeper(name))
-        self.client.connect(base_url, transports=["websocket"], wait_timeout=10)
-
-    def _keeper(self, name: str):  # noqa: ANN202
-        def keep(payload: dict) -> None:
-            with self.lock:
-                self.events[name].append(payload)
-
-        return keep
-
-    def of(self, name: str, session_id: str) -> list[dict]:
-        """Return one event's payloads for one session."""
-        with self.lock:
-            return [p for p in self.events[name] if p.get("session_id") == session_id]
-
-    def close(self) -> None:
-        """Disconnect."""
-        if self.client.connected:
-            self.client.disconnect()

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.distributed.conftest import Cluster, EventCollector
+from tests.distributed.conftest import Cluster
+from tests.support.events import EventCollector
 from tests.support.processes import processes_in_group, wait_for
 from tests.support.server import upload_sample
 

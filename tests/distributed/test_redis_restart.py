@@ -16,7 +16,8 @@ import pytest
 import requests
 
 from tests.conftest import free_port
-from tests.distributed.conftest import Cluster, EventCollector, running_cluster
+from tests.distributed.conftest import Cluster, running_cluster
+from tests.support.events import EventCollector
 from tests.support.processes import wait_for
 from tests.support.server import upload_sample
 

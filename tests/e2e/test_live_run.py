@@ -2,55 +2,19 @@
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import defaultdict
 from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 import requests
-import socketio
 
+from tests.support.events import EventCollector
 from tests.support.http_media import serve_slowly
 from tests.support.processes import processes_in_group, wait_for
 from tests.support.server import upload_sample
 
 pytestmark = pytest.mark.slow
-
-EVENTS = (
-    "pipeline_progress",
-    "pipeline_update",
-    "pipeline_transition",
-    "pipeline_error",
-    "pipeline_completion",
-    "log_stream",
-    "pipeline_state",
-)
-
-
-class EventCollector:
-    """A websocket client that keeps every event it receives."""
-
-    def __init__(self, base_url: str) -> None:
-        self.events: dict[str, list[dict]] = defaultdict(list)
-        self.lock = threading.Lock()
-        self.client = socketio.Client(reconnection=False)
-        for name in EVENTS:
-            self.client.on(name, self._keeper(name))
-        self.client.connect(base_url, transports=["websocket"], wait_timeout=10)
-
-    def _keeper(self, name: str):  # noqa: ANN202
-        def keep(payload: dict) -> None:
-            with self.lock:
-                self.events[name].append(payload)
-
-        return keep
-
-    def of(self, name: str, session_id: str) -> list[dict]:
-        """Return one event's payloads for one session."""
-        with self.lock:
-            return [p for p in self.events[name] if p.get("session_id") == session_id]
 
 
 def test_http_run_streams_every_stage(live_server: str, sample_copy: Path) -> None:

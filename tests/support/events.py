@@ -1,0 +1,48 @@
+"""A real python-socketio client (websocket transport) that keeps every pipeline event."""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+
+import socketio
+
+EVENTS = (
+    "pipeline_progress",
+    "pipeline_update",
+    "pipeline_transition",
+    "pipeline_error",
+    "pipeline_completion",
+    "pipeline_waiting",
+    "log_stream",
+    "pipeline_state",
+)
+
+
+class EventCollector:
+    """Connects to a server and records each event's payloads by name."""
+
+    def __init__(self, base_url: str) -> None:
+        self.events: dict[str, list[dict]] = defaultdict(list)
+        self.lock = threading.Lock()
+        self.client = socketio.Client(reconnection=False)
+        for name in EVENTS:
+            self.client.on(name, self._keeper(name))
+        self.client.connect(base_url, transports=["websocket"], wait_timeout=10)
+
+    def _keeper(self, name: str):  # noqa: ANN202
+        def keep(payload: dict) -> None:
+            with self.lock:
+                self.events[name].append(payload)
+
+        return keep
+
+    def of(self, name: str, session_id: str) -> list[dict]:
+        """Return one event's payloads for one session."""
+        with self.lock:
+            return [p for p in self.events[name] if p.get("session_id") == session_id]
+
+    def close(self) -> None:
+        """Disconnect."""
+        if self.client.connected:
+            self.client.disconnect()
