@@ -51,6 +51,7 @@ export async function request(method, url, body) {
 
 export const getJSON = (url) => request("GET", url);
 export const postJSON = (url, body = {}) => request("POST", url, body);
+export const putJSON = (url, body = {}) => request("PUT", url, body);
 export const del = (url) => request("DELETE", url);
 
 /** GET an endpoint that may not exist yet: its JSON on 200, else null (never throws). */

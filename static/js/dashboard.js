@@ -20,6 +20,18 @@ function lastRunCell(session) {
     statusBadge(session.status), " ", el("span", { class: "muted", text: fmt.ago(session.created_at) }));
 }
 
+/** Links to the segment picker (once analysed) and the narration page (once scripted). */
+function curationLinks(episode) {
+  const id = encodeURIComponent(episode.episode_id);
+  const name = episode.title || episode.episode_id;
+  return [
+    episode.stages?.["3"] === "complete" ? el("a", { class: "btn btn-small", href: `/segments/episode/${id}`, text: "Segments",
+      attrs: { "aria-label": `Choose the segments of ${name}` } }) : null,
+    episode.stages?.["4"] === "complete" ? el("a", { class: "btn btn-small", href: `/audio/${id}`, text: "Narration",
+      attrs: { "aria-label": `Record or upload the narration of ${name}` } }) : null,
+  ];
+}
+
 function episodeRow(episode) {
   const id = encodeURIComponent(episode.episode_id);
   const rowError = el("p", { class: "field-error", hidden: true, attrs: { role: "alert" } });
@@ -39,6 +51,7 @@ function episodeRow(episode) {
       el("div", { class: "actions" },
         el("a", { class: "btn btn-small", href: `/episodes/${id}`, text: "Open", attrs: { "aria-label": `Open ${episode.title || episode.episode_id}` } }),
         el("a", { class: "btn btn-small", href: `/pipeline/?episode=${id}`, text: "Run", attrs: { "aria-label": `Run stages on ${episode.title || episode.episode_id}` } }),
+        curationLinks(episode),
         deleteButton),
       rowError));
 }

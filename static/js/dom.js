@@ -78,3 +78,11 @@ export function debounce(fn, ms) {
     timer = setTimeout(() => fn(...args), ms);
   };
 }
+
+/** Show (or clear) the error of one input: the message below it and aria-invalid on it. */
+export function fieldError(input, node, message) {
+  say(node, message);
+  if (!input) return;
+  if (message) input.setAttribute("aria-invalid", "true");
+  else input.removeAttribute("aria-invalid");
+}

@@ -1,7 +1,7 @@
 // PipelineMonitor: the live view of one run (stage cards, overall progress, log, error and
 // completion panels). Every page that shows a run uses it; the socket comes from socket.js.
 import { getJSON, isActive, loadStages, outputUrl, postJSON } from "./api.js";
-import { announce, el, frameBatcher, say } from "./dom.js";
+import { announce, debounce, el, frameBatcher, say } from "./dom.js";
 import * as fmt from "./format.js";
 import { LogConsole } from "./logconsole.js";
 import { CONNECTION_WORDS, emit, isConnected, on, onConnect, onConnectionState } from "./socket.js";
@@ -43,15 +43,17 @@ export class PipelineMonitor {
   /**
    * @param {HTMLElement} root
    * @param {object[]} stages from GET /pipeline/stages
-   * @param {{follow?: boolean, onSession?: Function, onFinish?: Function}} options
+   * @param {{follow?: boolean, onSession?: Function, onFinish?: Function, pickerLink?: boolean}} options
    *   follow: with no session, show the running one (and any run that starts later).
+   *   pickerLink: a waiting run links to the segment picker (false on the picker itself).
    */
-  constructor(root, stages, { follow = false, onSession = () => {}, onFinish = () => {} } = {}) {
+  constructor(root, stages, { follow = false, onSession = () => {}, onFinish = () => {}, pickerLink = true } = {}) {
     this.root = root;
     this.stages = stages;
     this.follow = follow;
     this.onSession = onSession;
     this.onFinish = onFinish;
+    this.pickerLink = pickerLink;
     this.sessionId = null;
     this.session = null;
     this.lastSeq = 0;
@@ -63,6 +65,8 @@ export class PipelineMonitor {
     this.finishedNotified = false;
     this.baseTitle = document.title;
     this.render = frameBatcher(() => this.draw());
+    // While waiting, progress events cannot tell "still waiting" from "resumed": ask the server.
+    this.recheckWaiting = debounce(() => this.requestState(), 300);
     this.build();
     this.listen();
   }
@@ -152,6 +156,7 @@ export class PipelineMonitor {
     on("pipeline_transition", (p) => this.onTransition(p));
     on("pipeline_error", (p) => this.onError(p));
     on("pipeline_completion", (p) => this.onCompletion(p));
+    on("pipeline_waiting", (p) => this.onWaiting(p));
     on("log_stream", (r) => this.onLog(r));
     on("pipeline_state", (s) => this.onState(s));
     onConnectionState((state) => {
@@ -333,6 +338,7 @@ export class PipelineMonitor {
 
   onProgress(p) {
     if (!this.mine(p) || !this.session) return;
+    if (this.session.status === "waiting_for_selection") this.recheckWaiting();
     const at = this.stamp(p.timestamp);
     const stage = this.stageState(p.stage);
     if ((STAGE_RANK[p.status] ?? 1) < (STAGE_RANK[stage.status] ?? 0)) return; // stale
@@ -379,6 +385,17 @@ export class PipelineMonitor {
     this.session.failed_stage = p.stage;
     this.session.error = p.error;
     announce(`Stage ${p.stage}, ${p.stage_name}, failed: ${p.error}`);
+    this.render();
+  }
+
+  onWaiting(p) {
+    if (!this.mine(p) || !this.session) return;
+    const s = this.session;
+    s.status = "waiting_for_selection";
+    s.episode_id = s.episode_id || p.episode_id;
+    s.picker_url = p.picker_url;
+    if (p.stage && p.reason) this.stageState(p.stage).message = p.reason;
+    announce("The run is waiting for your segment selection.");
     this.render();
   }
 
@@ -603,13 +620,17 @@ export class PipelineMonitor {
   drawPanels() {
     const s = this.session;
     const status = s?.status;
-    // Waiting for the user's segment choice.
-    this.waitingPanel.hidden = status !== "waiting_for_selection";
-    if (!this.waitingPanel.hidden && !this.waitingPanel.childElementCount && s.episode_id) {
-      this.waitingPanel.append(
+    // Waiting for the user's segment choice: a link to the picker (the event's picker_url).
+    this.waitingPanel.hidden = status !== "waiting_for_selection" || !s.episode_id;
+    const pickerUrl = this.waitingPanel.hidden ? null : this.pickerUrl(s);
+    if (pickerUrl && this.waitingPanel.dataset.key !== pickerUrl) {
+      this.waitingPanel.dataset.key = pickerUrl;
+      this.waitingPanel.replaceChildren(
         el("h3", { text: "Choose the segments to use" }),
-        el("p", { text: "This run uses manual segment selection. Pick the segments, and the run goes on." }),
-        el("a", { class: "btn btn-primary", href: `/segments/episode/${encodeURIComponent(s.episode_id)}`, text: "Open the segment picker" }));
+        el("p", { text: this.pickerLink
+          ? "This run uses manual segment selection. Pick the segments and save them: the run then goes on by itself."
+          : "This run uses manual segment selection. Save your selection on this page: the run then goes on by itself." }),
+        this.pickerLink ? el("a", { class: "btn btn-primary picker-link", href: pickerUrl, text: "Open the segment picker" }) : null);
     }
     // Failed or interrupted: the reason and a way to resume.
     const broken = status === "failed" || status === "interrupted";
@@ -651,6 +672,12 @@ export class PipelineMonitor {
         : "Run completed";
       this.downloads.replaceChildren(episodeLink);
     }
+  }
+
+  pickerUrl(s) {
+    const given = typeof s.picker_url === "string" ? s.picker_url : "";
+    // Only ever a path on this site (the event comes from our server, but stay strict).
+    return given.startsWith("/segments/") ? given : `/segments/episode/${encodeURIComponent(s.episode_id)}`;
   }
 
   drawTitle() {

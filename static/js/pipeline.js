@@ -2,7 +2,7 @@
 import { ApiError, getJSON, loadStages, optional, postJSON } from "./api.js";
 import { announce, byId, debounce, el, say } from "./dom.js";
 import { createMonitor } from "./monitor.js";
-import { stageList } from "./widgets.js";
+import { formDialog, stageList } from "./widgets.js";
 
 const params = new URLSearchParams(window.location.search);
 const form = byId("run-form");
@@ -161,6 +161,48 @@ function applyPreset(id) {
   note.textContent = preset.description || "Settings filled in from the preset; change any of them.";
   announce(`Preset ${preset.name} applied.`);
   validate();
+}
+
+// ---------------------------------------------------------------------- save as preset
+function addSavePresetButton() {
+  const button = el("button", { type: "button", class: "btn", id: "save-preset", text: "Save as preset" });
+  byId("start-button").after(button);
+  button.addEventListener("click", saveFormAsPreset);
+}
+
+/** The form's stages and options as a preset configuration (the source is not part of it). */
+function formConfiguration() {
+  const configuration = { stage_selection: selectedStages() };
+  for (const name of OPTION_FIELDS) {
+    const field = form.elements.namedItem(name);
+    if (field && field.value) configuration[name] = field.value;
+  }
+  return configuration;
+}
+
+async function saveFormAsPreset() {
+  const configuration = formConfiguration();
+  const saved = await formDialog({
+    title: "Save these settings as a preset",
+    message: `Stages ${stageList(configuration.stage_selection)} and the options chosen for them. The source is not saved with it.`,
+    fields: [
+      { name: "name", label: "Preset name" },
+      { name: "description", label: "Description (optional)", multiline: true },
+    ],
+    submitText: "Save preset",
+    submit: (values) => postJSON("/presets/api/presets", { ...values, configuration }),
+  });
+  if (!saved) return;
+  const select = byId("run-preset");
+  if (byId("preset-field").hidden) {
+    byId("preset-field").hidden = false;
+    select.addEventListener("change", () => applyPreset(select.value));
+  }
+  presets.push(saved);
+  select.append(el("option", { value: String(saved.id), text: `${saved.name} (${saved.category})` }));
+  select.value = String(saved.id);
+  byId("run-preset-note").textContent = `Saved as the preset “${saved.name}”; find it on the Presets page too.`;
+  announce(`Saved the preset ${saved.name}.`);
 }
 
 // ---------------------------------------------------------------------- validation
@@ -378,6 +420,7 @@ async function main() {
   if (sessionId) monitor.watch(sessionId);
   await Promise.all([episodesLoaded, loadEngines(), loadPrompts()]);
   await loadPresets();
+  addSavePresetButton();
   validate();
 }
 

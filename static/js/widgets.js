@@ -1,5 +1,6 @@
-// Small pieces several pages show: stage chips, status badges, session rows, confirm dialogs.
-import { el } from "./dom.js";
+// Small pieces several pages show: stage chips, status badges, session rows, confirm and form
+// dialogs, drop targets.
+import { el, fieldError, say } from "./dom.js";
 import * as fmt from "./format.js";
 
 const CHIP_WORDS = { complete: "complete", missing: "not made yet", running: "running", failed: "failed" };
@@ -73,5 +74,103 @@ export function confirmDialog({ title, message, confirmText = "Confirm", danger 
     dialog.addEventListener("close", () => resolve(dialog.returnValue === "confirm"), { once: true });
     dialog.showModal();
     dialog.querySelector('button[value="cancel"]').focus();
+  });
+}
+
+/** "1 segment" / "3 segments". */
+export function plural(count, word, many = `${word}s`) {
+  return `${count} ${count === 1 ? word : many}`;
+}
+
+/** A coloured badge for a segment's severity (CRITICAL, HIGH, MEDIUM, LOW). */
+export function severityBadge(severity) {
+  const value = String(severity || "").toUpperCase();
+  return el("span", { class: "badge severity", dataset: { severity: value }, text: value || "—" });
+}
+
+let formDialogCount = 0;
+
+/**
+ * Ask for a few values in a modal <dialog>. `fields` are {name, label, value?, hint?,
+ * multiline?, type?}. `submit(values)` does the work; when it throws (an ApiError), its message
+ * is shown on the field its `field` names, else under the form, and the dialog stays open.
+ * Resolves with what `submit` returned (true when nothing), or null when cancelled.
+ */
+export function formDialog({ title, message = "", fields = [], submitText = "Save", submit }) {
+  const id = `form-dialog-${++formDialogCount}`;
+  const opener = document.activeElement;
+  const rows = fields.map((field) => {
+    const inputId = `${id}-${field.name}`;
+    const common = { id: inputId, name: field.name, value: field.value ?? "",
+      attrs: { "aria-describedby": `${inputId}-error`, autocomplete: "off" } };
+    const input = field.multiline ? el("textarea", { ...common, rows: 3 })
+      : el("input", { ...common, type: field.type || "text" });
+    const error = el("p", { id: `${inputId}-error`, class: "field-error", hidden: true, attrs: { role: "alert" } });
+    const node = el("div", { class: "field" },
+      el("label", { attrs: { for: inputId }, text: field.label }), input,
+      field.hint ? el("p", { class: "muted small", text: field.hint }) : null, error);
+    return { field, input, error, node };
+  });
+  const general = el("p", { class: "field-error", hidden: true, attrs: { role: "alert" } });
+  const submitButton = el("button", { type: "submit", class: "btn btn-primary", text: submitText });
+  const cancelButton = el("button", { type: "button", class: "btn", text: "Cancel" });
+  const form = el("form", { class: "stack", noValidate: true },
+    el("h2", { id: `${id}-title`, text: title }),
+    message ? el("p", { text: message }) : null,
+    rows.map((row) => row.node), general,
+    el("div", { class: "actions" }, cancelButton, submitButton));
+  const dialog = el("dialog", { class: "dialog form-dialog", attrs: { "aria-labelledby": `${id}-title` } }, form);
+  document.body.append(dialog);
+  return new Promise((resolve) => {
+    let outcome = null;
+    cancelButton.addEventListener("click", () => dialog.close());
+    dialog.addEventListener("close", () => {
+      dialog.remove();
+      if (opener instanceof HTMLElement && opener.isConnected) opener.focus();
+      resolve(outcome ? outcome.value : null);
+    }, { once: true });
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      for (const row of rows) fieldError(row.input, row.error, "");
+      say(general, "");
+      const values = Object.fromEntries(rows.map((row) => [row.field.name, row.input.value.trim()]));
+      submitButton.disabled = true;
+      try {
+        const value = await submit(values);
+        outcome = { value: value === undefined || value === null ? true : value };
+        dialog.close();
+      } catch (error) {
+        const row = rows.find((r) => r.field.name === error.field);
+        if (row) {
+          fieldError(row.input, row.error, error.message);
+          row.input.focus();
+        } else {
+          say(general, error.message);
+        }
+      } finally {
+        submitButton.disabled = false;
+      }
+    });
+    dialog.showModal();
+    (rows[0]?.input || submitButton).focus();
+  });
+}
+
+/** Make `zone` accept dropped files: highlighted while dragged over, `onFiles(files)` on drop. */
+export function dropTarget(zone, onFiles) {
+  const over = (event) => {
+    event.preventDefault();
+    zone.classList.add("is-over");
+  };
+  zone.addEventListener("dragenter", over);
+  zone.addEventListener("dragover", over);
+  zone.addEventListener("dragleave", (event) => {
+    if (!zone.contains(event.relatedTarget)) zone.classList.remove("is-over");
+  });
+  zone.addEventListener("drop", (event) => {
+    event.preventDefault();
+    zone.classList.remove("is-over");
+    const files = [...(event.dataTransfer?.files || [])];
+    if (files.length) onFiles(files);
   });
 }
