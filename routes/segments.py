@@ -11,6 +11,7 @@ from services.segment_selection import (
     analysed_segments,
     save_selection,
     selected_ids,
+    selection_source,
     sorted_segments,
 )
 
@@ -39,7 +40,11 @@ def list_segments(episode_id: str):  # noqa: ANN201
         request.args.get("sort", "timestamp"),
         request.args.get("order", "asc"),
     )
-    return {"segments": segments, "selected_ids": selected_ids(files)}
+    return {
+        "segments": segments,
+        "selected_ids": selected_ids(files),
+        "selected_by": selection_source(files),
+    }
 
 
 @bp.post("/api/<episode_id>/select")

@@ -68,6 +68,12 @@ def stream_of(info: dict, codec_type: str) -> dict | None:
     return next((s for s in info.get("streams", []) if s.get("codec_type") == codec_type), None)
 
 
+def failure_reason(stderr: str, path: Path, shown_name: str, default: str) -> str:
+    """Return a tool's last stderr line with our internal path replaced by the user's name."""
+    reason = _last_line(stderr) or default
+    return reason.replace("file:" + str(path), shown_name).replace(str(path), shown_name)
+
+
 def _last_line(text: str) -> str:
     """Return the last non-empty line of a tool's output."""
     lines = [line.strip() for line in (text or "").splitlines() if line.strip()]

@@ -9,7 +9,7 @@ from typing import BinaryIO
 
 from services.episodes.files import EpisodeFiles, is_safe_id
 from services.errors import ClientError
-from services.media import media_duration
+from services.media import failure_reason, media_duration
 from services.narration_audio import normalise_narration
 from services.script import load_script, narration_sections
 from services.stages.base import StageError
@@ -63,7 +63,7 @@ def _require_section(files: EpisodeFiles, section_id: str) -> None:
         )
 
 
-def decode_check(path: Path, extension: str) -> None:
+def decode_check(path: Path, extension: str, shown_name: str = "the file") -> None:
     """Decode the whole file with the demuxer its extension implies; refuse what fails."""
     demuxer = AUDIO_DEMUXERS[extension]
     result = subprocess.run(
@@ -88,7 +88,7 @@ def decode_check(path: Path, extension: str) -> None:
         timeout=300,
     )
     if result.returncode != 0:
-        reason = (result.stderr.strip().splitlines() or ["no audio stream"])[-1]
+        reason = failure_reason(result.stderr, path, shown_name, "no audio stream")
         raise NarrationError(f"not a readable {extension} audio file: {reason}", "file", status=415)
 
 
@@ -110,7 +110,7 @@ def import_narration(files: EpisodeFiles, section_id: str, stream: BinaryIO, fil
             copied = _copy_limited(stream, out)
         if copied == 0:
             raise NarrationError("the file is empty", "file")
-        decode_check(upload, extension)
+        decode_check(upload, extension, Path(filename).name)
         try:
             result = normalise_narration(upload, files.section_audio(section_id), scratch)
         except StageError as exc:

@@ -51,14 +51,19 @@ def selection_is_current(files: EpisodeFiles) -> bool:
     return files.selected_segments.stat().st_mtime_ns >= files.analysis.stat().st_mtime_ns
 
 
+def selection_source(files: EpisodeFiles) -> str | None:
+    """Return who made the current selection: "user", "auto", or None when there is none."""
+    if not selection_is_current(files):
+        return None
+    try:
+        return read_json(files.selected_segments).get("selected_by") or "user"
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
 def user_selection_is_current(files: EpisodeFiles) -> bool:
     """Tell whether the current selection was made by a person (not recorded by an auto run)."""
-    if not selection_is_current(files):
-        return False
-    try:
-        return read_json(files.selected_segments).get("selected_by") != "auto"
-    except (OSError, ValueError, AttributeError):
-        return False
+    return selection_source(files) == "user"
 
 
 def record_auto_selection(files: EpisodeFiles, segments: list[dict]) -> None:

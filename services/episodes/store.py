@@ -15,6 +15,7 @@ from models.session import ACTIVE_STATUSES
 from services.atomic import atomic_output
 from services.episodes.files import EpisodeFiles
 from services.errors import ClientError
+from services.media import failure_reason
 from services.pipeline.artifacts import artifact_exists
 from services.pipeline.options import RunOptions
 from services.stages.registry import STAGES
@@ -64,7 +65,7 @@ def create_from_url(data_dir: Path, url: str, allow_private: bool) -> Episode:
     return episode
 
 
-def check_video_file(path: Path, extension: str) -> None:
+def check_video_file(path: Path, extension: str, shown_name: str = "the file") -> None:
     """Decode-check an uploaded video with the demuxer its extension implies."""
     demuxer = VIDEO_DEMUXERS.get(extension)
     if demuxer is None:
@@ -94,7 +95,7 @@ def check_video_file(path: Path, extension: str) -> None:
         check=False,
     )
     if result.returncode != 0 or "video" not in result.stdout:
-        reason = (result.stderr.strip().splitlines() or ["it has no video stream"])[-1]
+        reason = failure_reason(result.stderr, path, shown_name, "it has no video stream")
         raise EpisodeError(
             f"the file is not a readable {extension} video: {reason}", field="file", status=415
         )
@@ -140,7 +141,7 @@ def create_from_stream(
     target = files.source_dir / f"video{extension}"
     try:
         _save_stream(video, target)
-        check_video_file(target, extension)
+        check_video_file(target, extension, Path(filename).name)
         for stream, name in subtitles:
             _save_stream(stream, files.source_dir / _subtitle_name(name, default_language))
     except Exception:

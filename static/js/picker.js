@@ -17,7 +17,6 @@ const PATHS = {
   video: "Input/original_video.mp4",
   transcript: "Processing/transcript.json",
   script: "Output/Scripts/unified_podcast_script.json",
-  selection: "Processing/selected_segments.json",
 };
 const FILTERS = ["severity", "category", "speaker", "q"];
 
@@ -128,12 +127,6 @@ async function loadNarrationBasis() {
     // No readable script: the stated guess stands.
   }
   overviewSoon();
-}
-
-/** Who made the saved selection: "auto" (an automatic run), "user", or null when unknown. */
-async function selectionAuthor() {
-  const document = await optional(mediaUrl(episodeId, PATHS.selection));
-  return typeof document?.selected_by === "string" ? document.selected_by : null;
 }
 
 // ---------------------------------------------------------------------- filters and sorting
@@ -474,7 +467,7 @@ async function main() {
   state.signature = analysisSignature(state.segments);
   const draft = readDraft(state.signature);
   state.saved = new Set((body.selected_ids || []).filter((id) => state.byId.has(id)));
-  if (state.saved.size) state.savedBy = await selectionAuthor();
+  state.savedBy = state.saved.size ? body.selected_by ?? null : null;
   state.selected = new Set((draft ?? [...state.saved]).filter((id) => state.byId.has(id)));
   buildFilterChoices();
   applyUrlState(); // category and speaker choices exist now

@@ -1,6 +1,7 @@
 // The pipeline page: choose a source, stages and engines, start or interrupt a run, watch it live.
 import { ApiError, getJSON, loadStages, optional, postJSON } from "./api.js";
 import { announce, byId, debounce, el, say } from "./dom.js";
+import { ENGINE_FIELDS, engineField, engineLabel, extraChoices } from "./engines.js";
 import { createMonitor } from "./monitor.js";
 import { formDialog, stageList } from "./widgets.js";
 
@@ -14,9 +15,8 @@ let presets = [];
 let episodesById = new Map();
 let episodesLoaded = Promise.resolve();
 
-const ENGINE_LABELS = { transcript: "Transcript engine", analysis: "Analysis engine", narrative: "Narrative engine", tts: "Speech engine" };
-const OPTION_FIELDS = ["segment_mode", "audio_method", "transcript_engine", "analysis_engine",
-  "narrative_engine", "tts_engine", "analysis_prompt", "narrative_prompt"];
+const OPTION_FIELDS = ["segment_mode", "audio_method", ...ENGINE_FIELDS, "analysis_prompt",
+  "narrative_prompt"];
 
 // ---------------------------------------------------------------------- form building
 function sourceKind() {
@@ -96,13 +96,14 @@ async function loadEngines() {
     box.replaceChildren(...Object.entries(engines).map(([kind, list]) => {
       const unavailable = list.filter((e) => !e.available);
       const options = [el("option", { value: "", text: "Default" }),
+        ...extraChoices(kind, list).map(([value, text]) => el("option", { value, text })),
         ...list.map((engine) => el("option", {
           value: engine.name, disabled: !engine.available,
           text: engine.available ? engine.name : `${engine.name} — unavailable: ${engine.reason || "not installed"}`,
           title: engine.description || "",
         }))];
       const note = unavailable.map((e) => `${e.name}: ${e.reason || "unavailable"}`).join("; ");
-      return selectField(`${kind}_engine`, ENGINE_LABELS[kind] || `${kind} engine`, options, note);
+      return selectField(engineField(kind), engineLabel(kind), options, note);
     }));
   } catch (error) {
     say(byId("options-error"), `Could not list the engines: ${error.message}. The defaults will be used.`);

@@ -2,9 +2,9 @@
 // export and import them, and open the pipeline with one.
 import { del, getJSON, loadStages, optional, postJSON, putJSON, request } from "./api.js";
 import { announce, byId, el, fieldError, say } from "./dom.js";
+import { ENGINE_KINDS, engineField, engineLabel, extraChoices } from "./engines.js";
 import { confirmDialog, formDialog, stageList } from "./widgets.js";
 
-const ENGINE_LABELS = { transcript: "Transcript engine", analysis: "Analysis engine", narrative: "Narrative engine", tts: "Speech engine" };
 const PROMPT_LABELS = { analysis: "Analysis guideline", narrative: "Narrative template" };
 const MODE_WORDS = { auto: "chosen automatically", manual: "picked by you" };
 const AUDIO_WORDS = { tts: "text to speech", manual: "your own recordings" };
@@ -29,7 +29,7 @@ function summary(config) {
     item("Stages", stageList(config.stage_selection)),
     item("Segments", MODE_WORDS[config.segment_mode] || config.segment_mode || "—"),
     item("Narration", `${AUDIO_WORDS[config.audio_method] || config.audio_method || "—"}${config.audio_method === "tts" && config.tts_engine ? ` (${config.tts_engine})` : ""}`),
-    item("Engines", Object.keys(ENGINE_LABELS).map((kind) => `${kind} ${config[`${kind}_engine`] || "default"}`).join(" · ")),
+    item("Engines", Object.keys(ENGINE_KINDS).map((kind) => `${kind} ${config[engineField(kind)] || "default"}`).join(" · ")),
     item("Prompts", `guideline ${config.analysis_prompt || "default"} · template ${config.narrative_prompt || "default"}`),
     item("Output", outputWords));
 }
@@ -111,18 +111,16 @@ async function buildChoiceFields() {
     return selectField(`${kind}_prompt`, label, [el("option", { value: "", text: "Default" }),
       ...names.map((name) => el("option", { value: name, text: name }))]);
   }));
-  byId("preset-engine-fields").replaceChildren(...Object.entries(ENGINE_LABELS).map(([kind, label]) => {
+  byId("preset-engine-fields").replaceChildren(...Object.keys(ENGINE_KINDS).map((kind) => {
     const list = engines?.[kind] || [];
-    const options = [el("option", { value: "", text: "Server default" })];
-    if (kind === "transcript" && !list.some((e) => e.name === "auto")) {
-      options.push(el("option", { value: "auto", text: "auto — captions when there are any, else recognition" }));
-    }
+    const options = [el("option", { value: "", text: "Server default" }),
+      ...extraChoices(kind, list).map(([value, text]) => el("option", { value, text }))];
     // An engine unavailable here may be available where the preset runs: still offered.
     options.push(...list.map((engine) => el("option", {
       value: engine.name, title: engine.description || "",
       text: engine.available ? engine.name : `${engine.name} (unavailable now: ${engine.reason || "not installed"})`,
     })));
-    return selectField(`${kind}_engine`, label, options);
+    return selectField(engineField(kind), engineLabel(kind), options);
   }));
 }
 

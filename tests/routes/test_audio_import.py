@@ -107,3 +107,14 @@ def test_a_refused_upload_keeps_the_previous_recording(
     before = episode.section_audio("outro").read_bytes()
     assert upload(client, "outro", b"garbage" * 100, "v.wav").status_code == 415
     assert episode.section_audio("outro").read_bytes() == before
+
+
+def test_refusals_do_not_reveal_server_paths(
+    client,
+    episode: EpisodeFiles,  # noqa: ANN001
+    data_dir: Path,
+) -> None:
+    answer = upload(client, "intro", b"garbage" * 100, "mine.mp3")
+    assert answer.status_code == 415
+    message = answer.get_json()["error"]
+    assert str(data_dir) not in message and "Work/imports" not in message

@@ -117,3 +117,17 @@ def test_hostile_urls_are_refused(app, client, url: str, tmp_path) -> None:  # n
     assert answer.status_code == 400, answer.get_json()
     assert answer.get_json()["field"] == "url"
     assert client.get("/episodes/api/episodes").get_json()["episodes"] == []
+
+
+def test_disguised_video_upload_is_refused_without_leaking_paths(client, data_dir) -> None:  # noqa: ANN001
+    import io
+
+    answer = client.post(
+        "/episodes/api/episodes",
+        data={"file": (io.BytesIO(b"#EXTM3U\n#EXTINF:1,\nx.ts\n"), "talk.mp4")},
+    )
+    assert answer.status_code == 415
+    body = answer.get_json()
+    assert body["field"] == "file" and "talk.mp4" in body["error"]
+    assert str(data_dir) not in body["error"]
+    assert not any((data_dir / "episodes").iterdir())

@@ -101,6 +101,7 @@ def test_selection_is_written_in_the_analysis_format(
     assert chosen[0] == analysis["segments"][0]
     listing = client.get(f"/segments/api/{episode}").get_json()
     assert listing["selected_ids"] == ["seg_001", "seg_003"]
+    assert listing["selected_by"] == "user"
 
 
 def test_unknown_segment_id_is_400_and_changes_nothing(
