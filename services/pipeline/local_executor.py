@@ -12,6 +12,8 @@ from pathlib import Path
 from flask import Flask
 
 from models import db
+from services.atomic import remove_partials
+from services.episodes.files import EpisodeFiles
 from services.pipeline.events import EventSink
 from services.pipeline.recorder import SessionRecorder
 from services.pipeline.relay import end_process_group, pump_events, spawn_worker
@@ -95,8 +97,16 @@ class LocalExecutor:
                     if handle.interrupted:
                         recorder.finish_abnormally("interrupted", "interrupted by the user")
                     else:
+                        # Killed from outside (OOM killer, kill -9): end its orphaned children,
+                        # drop half-written files; finished stages are intact for resume.
+                        end_process_group(handle.process, grace=0.5)
+                        remove_partials(
+                            EpisodeFiles.for_episode(
+                                self.app.config["DATA_DIR"], recorder.episode_id
+                            ).root
+                        )
                         recorder.finish_abnormally(
-                            "failed",
+                            "interrupted",
                             f"the worker process stopped unexpectedly (exit code {returncode}); "
                             "earlier stages are kept: resume the session to continue",
                         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from contextlib import ExitStack
 from pathlib import Path
@@ -160,3 +162,42 @@ def upload_video_only(base: str, video: Path) -> str:
         )
     assert answer.status_code == 201, answer.text
     return answer.json()["episode_id"]
+
+
+def test_a_killed_worker_leaves_an_interrupted_session_that_resumes(
+    app,
+    live_server: str,
+    sample_copy: Path,  # noqa: ANN001
+) -> None:
+    episode_id = upload_sample(live_server, sample_copy)
+    session_id = requests.post(
+        f"{live_server}/pipeline/execute",
+        timeout=10,
+        json={"episode_id": episode_id, "selected_stages": list(range(1, 8))},
+    ).json()["session_id"]
+    wait_for(lambda: _running_with_progress(live_server, session_id, 6), timeout=180, interval=0.02)
+    worker_pid = requests.get(f"{live_server}/pipeline/status/{session_id}", timeout=5).json()[
+        "worker_pid"
+    ]
+    os.kill(worker_pid, signal.SIGKILL)
+    status = wait_for(lambda: _finished(live_server, session_id), timeout=10, interval=0.1)
+    assert status["status"] == "interrupted" and "unexpectedly" in status["error"]
+    assert status["stages"]["6"]["status"] == "interrupted"
+    wait_for(lambda: not processes_in_group(worker_pid), timeout=3)
+    episode_root = Path(app.config["DATA_DIR"]) / "episodes" / episode_id
+    assert not list(episode_root.rglob("*.partial*"))
+    resumed = requests.post(f"{live_server}/pipeline/resume/{session_id}", timeout=10).json()
+    done = wait_for(
+        lambda: _finished(live_server, resumed["session_id"]), timeout=180, interval=0.2
+    )
+    assert done["status"] == "completed"
+    assert [done["stages"][str(n)]["status"] for n in range(1, 8)] == ["skipped"] * 5 + [
+        "completed",
+        "completed",
+    ]
+
+
+def _finished(base: str, session_id: str) -> dict | None:
+    """Return the session's status once it has ended."""
+    status = requests.get(f"{base}/pipeline/status/{session_id}", timeout=5).json()
+    return status if status["status"] in ("completed", "failed", "interrupted") else None
