@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from models import Episode, PipelineSession, db
 from models.session import ACTIVE_STATUSES
-from services.atomic import atomic_output
+from services.atomic import atomic_output, write_json_atomic
 from services.episodes.files import EpisodeFiles
 from services.errors import ClientError
 from services.media import failure_reason
@@ -142,6 +142,8 @@ def create_from_stream(
     try:
         _save_stream(video, target)
         check_video_file(target, extension, Path(filename).name)
+        # Stage 1 keeps this title: the video is stored under a generated name.
+        write_json_atomic(files.metadata, {"title": episode.title})
         for stream, name in subtitles:
             _save_stream(stream, files.source_dir / _subtitle_name(name, default_language))
     except Exception:

@@ -56,6 +56,7 @@ def test_cli_runs_all_seven_stages(app, sample_copy: Path, data_dir: Path) -> No
         episode = db.session.get(Episode, files.root.name)
         assert episode.title == sample_copy.stem  # an upload keeps its own name
         assert abs(episode.duration - media_duration(files.original_video)) < 0.5
+    assert json.loads(files.metadata.read_text())["title"] == sample_copy.stem
 
 
 def test_cli_reports_a_bad_source(app) -> None:  # noqa: ANN001
