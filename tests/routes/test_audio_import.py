@@ -118,3 +118,34 @@ def test_refusals_do_not_reveal_server_paths(
     assert answer.status_code == 415
     message = answer.get_json()["error"]
     assert str(data_dir) not in message and "Work/imports" not in message
+
+
+@pytest.mark.slow
+def test_uploaded_narration_is_what_the_final_video_carries(  # noqa: ANN001
+    app, client, episode: EpisodeFiles, tmp_path: Path
+) -> None:
+    from services.media import media_duration
+    from tests.support.media import make_video
+
+    make_video(episode.original_video, seconds=5.0)
+    lengths = {}
+    for section, text in (
+        ("intro", "This is my own voice, recorded for the opening."),
+        ("outro", "And this is how I close it, in my own words, slowly."),
+    ):
+        wav = make_speech_wav(tmp_path / f"{section}.wav", text, speed=120)
+        answer = upload(client, section, wav.read_bytes(), f"{section}.wav")
+        assert answer.status_code == 201, answer.get_json()
+        lengths[section] = answer.get_json()["duration"]
+    started = client.post(
+        "/pipeline/execute",
+        json={"episode_id": "ep2", "selected_stages": [5, 6, 7], "audio_method": "manual"},
+    )
+    assert started.status_code == 202, started.get_json()
+    session_id = started.get_json()["session_id"]
+    assert app.extensions["clipcast.pipeline"].executor.wait(session_id, timeout=120)
+    assert client.get(f"/pipeline/status/{session_id}").get_json()["status"] == "completed"
+    for section, seconds in lengths.items():  # stage 5 kept the recordings, not TTS
+        assert abs(media_duration(episode.section_audio(section)) - seconds) < 0.05
+    expected = sum(lengths.values()) + media_duration(episode.clip("clip_01"))
+    assert abs(media_duration(episode.final_video) - expected) < 1.0
