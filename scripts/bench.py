@@ -24,6 +24,7 @@ from app import create_app  # noqa: E402
 from config.settings import TestConfig  # noqa: E402
 from models import PipelineSession, db  # noqa: E402
 from services.episodes.store import create_from_local_file  # noqa: E402
+from services.media import media_duration  # noqa: E402
 from services.pipeline.controller import PipelineController  # noqa: E402
 from services.pipeline.events import RecordingSink  # noqa: E402
 from services.pipeline.local_executor import LocalExecutor  # noqa: E402
@@ -69,26 +70,6 @@ def run_once(video: Path, transcript_engine: str) -> dict:
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
-def duration_of(video: Path) -> float:
-    """Return a media file's duration in seconds."""
-    out = subprocess.run(
-        [
-            "ffprobe",
-            "-v",
-            "error",
-            "-show_entries",
-            "format=duration",
-            "-of",
-            "csv=p=0",
-            str(video),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return float(out.strip())
-
-
 def machine() -> str:
     """Describe the machine the figures come from."""
     cpu = platform.processor() or platform.machine()
@@ -117,7 +98,7 @@ def main() -> int:
     ]
     for minutes, engine in plan:
         video = sample(minutes)
-        length = duration_of(video)
+        length = media_duration(video)
         result = run_once(video, engine)
         per_stage = " | ".join(f"{result['stages'].get(n, 0):.1f} s" for n in sorted(STAGES))
         rows.append(

@@ -66,13 +66,18 @@ def user_selection_is_current(files: EpisodeFiles) -> bool:
     return selection_source(files) == "user"
 
 
-def record_auto_selection(files: EpisodeFiles, segments: list[dict]) -> None:
-    """Write the segments an automatic run narrates as selected_segments.json (selected_by auto)."""
+def write_selection(files: EpisodeFiles, segments: list[dict], selected_by: str) -> None:
+    """Write selected_segments.json: the analysis document holding only `segments`."""
     document = read_json(files.analysis)
     document["segments"] = segments
     document["selection_of"] = files.relative(files.analysis)
-    document["selected_by"] = "auto"
+    document["selected_by"] = selected_by
     write_json_atomic(files.selected_segments, document)
+
+
+def record_auto_selection(files: EpisodeFiles, segments: list[dict]) -> None:
+    """Record the segments an automatic run narrates as the current (auto) selection."""
+    write_selection(files, segments, "auto")
 
 
 def selected_ids(files: EpisodeFiles) -> list[str]:
@@ -97,9 +102,6 @@ def save_selection(files: EpisodeFiles, segment_ids: object) -> int:
     if unknown:
         raise SelectionError(f"unknown segment id(s): {', '.join(unknown)}", "segment_ids")
     wanted = set(segment_ids)
-    document = read_json(files.analysis)
-    document["segments"] = [s for s in segments if s["segment_id"] in wanted]
-    document["selection_of"] = files.relative(files.analysis)
-    document["selected_by"] = "user"
-    write_json_atomic(files.selected_segments, document)
-    return len(document["segments"])
+    chosen = [s for s in segments if s["segment_id"] in wanted]
+    write_selection(files, chosen, "user")
+    return len(chosen)

@@ -65,16 +65,21 @@ def create_from_url(data_dir: Path, url: str, allow_private: bool) -> Episode:
     return episode
 
 
-def check_video_file(path: Path, extension: str, shown_name: str = "the file") -> None:
-    """Decode-check an uploaded video with the demuxer its extension implies."""
-    demuxer = VIDEO_DEMUXERS.get(extension)
-    if demuxer is None:
+def video_demuxer(extension: str) -> str:
+    """Return the demuxer of a video extension we take, or refuse the type with 415."""
+    if extension not in VIDEO_DEMUXERS:
         allowed = ", ".join(sorted(VIDEO_DEMUXERS))
         raise EpisodeError(
             f"{extension or 'no extension'} is not a video type we take ({allowed})",
             field="file",
             status=415,
         )
+    return VIDEO_DEMUXERS[extension]
+
+
+def check_video_file(path: Path, extension: str, shown_name: str = "the file") -> None:
+    """Decode-check an uploaded video with the demuxer its extension implies."""
+    demuxer = video_demuxer(extension)
     result = subprocess.run(
         [
             "ffprobe",
@@ -129,8 +134,7 @@ def create_from_stream(
 ) -> Episode:
     """Create an episode from an uploaded or local video (and subtitle files)."""
     extension = Path(filename or "").suffix.lower()
-    if extension not in VIDEO_DEMUXERS:
-        check_video_file(Path("/nonexistent"), extension)  # raises the 415 with the list
+    video_demuxer(extension)  # refuse an unknown type before writing anything
     episode = Episode(
         id=new_episode_id(),
         title=title or Path(filename).stem[:200] or "upload",

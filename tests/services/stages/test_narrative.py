@@ -139,15 +139,22 @@ def test_manual_mode_reads_the_selection(tmp_path):
     assert script["script_metadata"]["template"] == "brief"
 
 
-def test_manual_mode_waits_for_a_selection(tmp_path):
-    files = _episode(tmp_path)
+def start_manual_run(data_dir) -> tuple[threading.Thread, list[dict]]:
+    """Start stage 4 in manual mode in a thread; return it and the events it emits."""
     events: list[dict] = []
     runner = threading.Thread(
         target=run_stage,
-        args=(NarrativeStage, tmp_path, "ep1"),
+        args=(NarrativeStage, data_dir, "ep1"),
         kwargs={"segment_mode": "manual", "events": events},
+        daemon=True,
     )
     runner.start()
+    return runner, events
+
+
+def test_manual_mode_waits_for_a_selection(tmp_path):
+    files = _episode(tmp_path)
+    runner, events = start_manual_run(tmp_path)
     deadline = time.monotonic() + 10
     while not any(e["type"] == "waiting" for e in events) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -168,14 +175,7 @@ def test_a_selection_older_than_the_analysis_is_not_used(tmp_path):
     files = _episode(tmp_path, selection=[SEGMENTS[2]])
     stale = files.analysis.stat().st_mtime_ns - 5_000_000_000
     os.utime(files.selected_segments, ns=(stale, stale))
-    events: list[dict] = []
-    runner = threading.Thread(
-        target=run_stage,
-        args=(NarrativeStage, tmp_path, "ep1"),
-        kwargs={"segment_mode": "manual", "events": events},
-        daemon=True,
-    )
-    runner.start()
+    runner, events = start_manual_run(tmp_path)
     time.sleep(1.0)
     assert runner.is_alive() and any(e["type"] == "waiting" for e in events)
     write_json_atomic(files.selected_segments, segments_document([SEGMENTS[1]], episode_id="ep1"))
@@ -276,14 +276,7 @@ def test_auto_mode_records_its_choice_and_manual_mode_still_waits(tmp_path):
         "seg_002",
         "seg_003",
     ]
-    events: list[dict] = []
-    runner = threading.Thread(
-        target=run_stage,
-        args=(NarrativeStage, tmp_path, "ep1"),
-        kwargs={"segment_mode": "manual", "events": events},
-        daemon=True,
-    )
-    runner.start()
+    runner, events = start_manual_run(tmp_path)
     time.sleep(1.0)
     assert runner.is_alive() and any(e["type"] == "waiting" for e in events)
     write_json_atomic(files.selected_segments, segments_document([SEGMENTS[1]], episode_id="ep1"))
