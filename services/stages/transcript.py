@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import wave
-from pathlib import Path
 from typing import ClassVar, cast
 
 from services.atomic import write_json_atomic
@@ -12,7 +10,7 @@ from services.engines.asr.base import TranscriptEngine, TranscriptSegment
 from services.engines.asr.captions import pick_caption_file
 from services.engines.llm.usage import attach_hooks
 from services.engines.registry import get_engine
-from services.media import media_duration
+from services.media import audio_seconds
 from services.pipeline.context import StageContext
 from services.stages.base import (
     EngineUnavailableError,
@@ -20,15 +18,6 @@ from services.stages.base import (
     InvalidInputError,
     Stage,
 )
-
-
-def audio_seconds(path: Path) -> float:
-    """Return the length of a WAV file in seconds (ffprobe for WAVs the wave module rejects)."""
-    try:
-        with wave.open(str(path), "rb") as source:
-            return source.getnframes() / float(source.getframerate())
-    except (wave.Error, EOFError):
-        return media_duration(path)
 
 
 def tidy_segments(segments: list[TranscriptSegment], duration: float) -> list[dict]:

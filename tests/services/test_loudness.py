@@ -1,4 +1,4 @@
-"""Two-pass loudnorm and the ebur128 meter on generated media."""
+"""Loudness: ebur128 measurement, one limited gain, and the meter, on generated media."""
 
 from __future__ import annotations
 
@@ -8,23 +8,32 @@ import pytest
 
 from services.loudness import (
     TARGET_I,
-    apply_loudness,
+    TARGET_TP,
+    LoudnessMeasurement,
+    encode_normalised,
     integrated_loudness,
     measure_loudness,
-    parse_loudnorm_report,
+    normalising_filter,
+    parse_ebur128_summary,
     telling_line,
 )
 from services.media import FFmpegError
 from tests.support.media import ffprobe_json
 
+# A tone with a loud 3 ms burst every two seconds: its peaks sit far above its loudness.
+SPIKY = "aevalsrc=0.1*sin(2*PI*440*t)+0.85*lt(mod(t\\,2)\\,0.003)*sin(2*PI*1000*t):s=48000"
 
-def _tone_video(path, volume: float, seconds: float = 16.0, silent: bool = False):
-    """Write a small video whose audio is a tone at `volume` (or silence)."""
-    audio = (
-        f"anullsrc=r=48000:cl=stereo:d={seconds}"
-        if silent
-        else f"sine=frequency=440:sample_rate=48000:duration={seconds},volume={volume}"
-    )
+
+def _tone_video(
+    path, volume: float, seconds: float = 16.0, silent: bool = False, spiky: bool = False
+):
+    """Write a small video whose audio is a tone at `volume` (or silence, or spiky)."""
+    if silent:
+        audio = f"anullsrc=r=48000:cl=stereo:d={seconds}"
+    elif spiky:
+        audio = f"{SPIKY}:d={seconds}"
+    else:
+        audio = f"sine=frequency=440:sample_rate=48000:duration={seconds},volume={volume}"
     subprocess.run(
         [
             "ffmpeg",
@@ -63,61 +72,68 @@ def test_meter_tracks_a_known_level_change(tmp_path):
     assert loud - quiet == pytest.approx(6.02, abs=0.3)  # twice the amplitude
 
 
-def test_two_passes_reach_the_target_and_copy_the_video(tmp_path):
-    src = _tone_video(tmp_path / "src.mp4", 0.03)
+def _true_peak(path) -> float:
+    """Return the true peak (dBTP) of a file's first audio track."""
+    out = subprocess.run(
+        ["ffmpeg", "-nostats", "-i", str(path), "-af", "ebur128=peak=true", "-f", "null", "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return parse_ebur128_summary(out.stderr).input_tp
+
+
+@pytest.mark.parametrize("kind", ["linear", "limited"])
+def test_measure_then_gain_reaches_the_target(tmp_path, kind):
+    src = _tone_video(tmp_path / "src.mp4", 0.03, spiky=kind == "limited")
     before = integrated_loudness(src)
     seen: list[float] = []
     measured = measure_loudness(src, duration=16.0, on_progress=seen.append)
-    assert measured.input_i == pytest.approx(before, abs=0.5)
+    assert measured.input_i == pytest.approx(before, abs=0.3)
     assert seen and seen[-1] == 1.0 and seen == sorted(seen)
+    assert measured.needs_limiter == (kind == "limited")
 
-    meta = tmp_path / "meta.txt"
-    meta.write_text(
-        ";FFMETADATA1\ntitle=Loud\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=0\n"
-        "END=8000\ntitle=First half\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=8000\n"
-        "END=16000\ntitle=Second half\n",
-        encoding="utf-8",
-    )
-    out = tmp_path / "out.mp4"
-    result = apply_loudness(src, out, measured, metadata_file=meta, duration=16.0)
+    out = tmp_path / "out.m4a"
+    result = encode_normalised(src, out, measured, duration=16.0)
 
     after = integrated_loudness(out)
     assert after == pytest.approx(TARGET_I, abs=1.0)
-    assert result.output_i == pytest.approx(TARGET_I, abs=1.0)
-    assert result.normalization in ("linear", "dynamic")
-    info, original = ffprobe_json(out), ffprobe_json(src)
-    video = [s for s in info["streams"] if s["codec_type"] == "video"][0]
-    source_video = [s for s in original["streams"] if s["codec_type"] == "video"][0]
-    assert video["nb_frames"] == source_video["nb_frames"]  # copied, not re-encoded
-    audio = [s for s in info["streams"] if s["codec_type"] == "audio"][0]
-    assert (audio["codec_name"], audio["sample_rate"]) == ("aac", "48000")
-    assert [c["tags"]["title"] for c in info["chapters"]] == ["First half", "Second half"]
-    assert info["format"]["tags"]["title"] == "Loud"
+    assert result.output_i == pytest.approx(after, abs=0.3)  # it metered its own output
+    assert result.normalization == kind
+    assert _true_peak(out) <= TARGET_TP + 0.5
+    audio = ffprobe_json(out)["streams"][0]
+    assert (audio["codec_name"], audio["sample_rate"], audio["channels"]) == ("aac", "48000", 2)
+    assert float(audio["duration"]) == pytest.approx(16.0, abs=0.05)
 
 
 def test_silence_is_left_alone(tmp_path):
     src = _tone_video(tmp_path / "silent.mp4", 0, seconds=4.0, silent=True)
     measured = measure_loudness(src)
     assert measured.silent
-    result = apply_loudness(src, tmp_path / "out.mp4", measured)
+    assert normalising_filter(measured) is None
+    result = encode_normalised(src, tmp_path / "out.m4a", measured)
     assert result.normalization == "none"
-    assert (tmp_path / "out.mp4").exists()
+    assert (tmp_path / "out.m4a").exists()
 
 
-def test_report_parsing_and_failure_lines():
+def test_gain_and_limiter_follow_the_measurement():
+    quiet = LoudnessMeasurement(input_i=-26.0, input_tp=-14.0, input_lra=3.0)
+    assert normalising_filter(quiet) == "volume=10.00dB"
+    hot = LoudnessMeasurement(input_i=-20.0, input_tp=-2.0, input_lra=3.0)
+    assert hot.needs_limiter
+    assert normalising_filter(hot).startswith("volume=4.00dB,alimiter=limit=0.7")
+
+
+def test_summary_parsing_and_failure_lines():
     stderr = (
-        '[Parsed_loudnorm_0 @ 0x1] \n{\n\t"input_i" : "-27.47",\n\t"input_tp" : "-4.47",\n'
-        '\t"input_lra" : "18.06",\n\t"input_thresh" : "-39.20",\n'
-        '\t"target_offset" : "0.58"\n}\n'
+        "[Parsed_ebur128_0 @ 0x1] Summary:\n\n  Integrated loudness:\n    I:         -27.5 LUFS\n"
+        "    Threshold: -38.0 LUFS\n\n  Loudness range:\n    LRA:        18.1 LU\n"
+        "    Threshold: -48.0 LUFS\n\n  True peak:\n    Peak:       -4.5 dBFS\n"
     )
-    measured = parse_loudnorm_report(stderr)
-    assert (measured.input_i, measured.input_thresh, measured.target_offset) == (
-        -27.47,
-        -39.20,
-        0.58,
-    )
+    measured = parse_ebur128_summary(stderr)
+    assert (measured.input_i, measured.input_lra, measured.input_tp) == (-27.5, 18.1, -4.5)
     with pytest.raises(FFmpegError):
-        parse_loudnorm_report("no report here")
+        parse_ebur128_summary("no report here")
     assert (
         telling_line(
             "x\n[aac] bad channel layout\nError reinitializing filters!\nConversion failed!\n"

@@ -59,8 +59,8 @@ def make_speech_wav(path: Path, text: str, voice: str = "en-us", speed: int = 16
     return path
 
 
-def ffprobe_json(path: Path) -> dict:
-    """Return ffprobe's format/streams JSON of a file."""
+def ffprobe_json(path: Path, count_frames: bool = False) -> dict:
+    """Return ffprobe's format/streams JSON of a file (decoding it to count frames if asked)."""
     import json
 
     out = subprocess.run(
@@ -68,6 +68,7 @@ def ffprobe_json(path: Path) -> dict:
             "ffprobe",
             "-v",
             "error",
+            *(["-count_frames"] if count_frames else []),
             "-print_format",
             "json",
             "-show_format",

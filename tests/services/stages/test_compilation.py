@@ -13,6 +13,7 @@ from services.stages.base import InputMissingError, ToolError
 from services.stages.clipping import ClippingStage
 from services.stages.compilation import CompilationStage
 from services.subtitles import parse_srt
+from services.title_cards import card_frames
 from tests.services.stages.av_fixtures import EPISODE, NARRATION, make_episode
 from tests.support.media import ffprobe_json
 from tests.support.stage_runner import assert_monotonic_progress, run_stage
@@ -50,6 +51,22 @@ def test_final_lasts_as_long_as_its_parts(compiled):
     # Sound and picture end together: no drift accumulated over the joins.
     assert float(audio["duration"]) == pytest.approx(float(video["duration"]), abs=0.1)
     assert (video["width"], video["height"], audio["sample_rate"]) == (320, 240, "48000")
+
+
+def test_every_frame_of_cards_and_clips_reaches_the_final(compiled):
+    files, _ = compiled
+    fps = 25  # the source rate of make_video
+    clips = sum(
+        int(ffprobe_json(files.clip(c), count_frames=True)["streams"][0]["nb_read_frames"])
+        for c in ("clip_01", "clip_02")
+    )
+    cards = sum(
+        card_frames(float(ffprobe_json(files.section_audio(s))["format"]["duration"]), fps)
+        for s in NARRATION
+    )
+    final = ffprobe_json(files.final_video, count_frames=True)
+    video = next(s for s in final["streams"] if s["codec_type"] == "video")
+    assert int(video["nb_read_frames"]) == clips + cards
 
 
 def test_final_is_normalised_to_minus_16_lufs(compiled):
