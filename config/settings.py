@@ -32,6 +32,12 @@ def _load_secret_key(data_dir: Path) -> str:
     return key
 
 
+def parallel_jobs() -> int:
+    """Return PARALLEL_JOBS, the most cores a stage's parallel work uses (unset or 0: all)."""
+    jobs = int(os.environ.get("PARALLEL_JOBS") or 0)
+    return jobs if jobs > 0 else max(1, os.cpu_count() or 1)
+
+
 class Config:
     """Settings for a normal run; every value can be overridden by the environment."""
 
@@ -87,6 +93,8 @@ class Config:
         self.LLM_MODEL = os.environ.get("LLM_MODEL") or None
         self.MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_MB", "4096")) * 1024 * 1024
         self.CAPTION_LANGUAGE = os.environ.get("CAPTION_LANGUAGE", "en")
+        # Read again by each pipeline worker from its own environment (see worker.py).
+        self.PARALLEL_JOBS = parallel_jobs()
         self.SQLALCHEMY_ENGINE_OPTIONS = _engine_options(self.SQLALCHEMY_DATABASE_URI)
 
     def as_dict(self) -> dict:

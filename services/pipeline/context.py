@@ -28,7 +28,8 @@ class StageContext:
     episode_id: str
     session_id: str
     emit: EventEmitter
-    # Server-side settings the stage may need (never user input): allow_private_urls, ...
+    # Server-side settings the stage may need (never user input): allow_private_urls,
+    # parallel_jobs (PARALLEL_JOBS, the cap of cpu_count), ...
     settings: dict = field(default_factory=dict)
     cancel_event: threading.Event = field(default_factory=threading.Event)
     _progress: float = 0.0
@@ -42,8 +43,10 @@ class StageContext:
 
     @property
     def cpu_count(self) -> int:
-        """Return how many parallel jobs this machine takes."""
-        return max(1, os.cpu_count() or 1)
+        """Return how many parallel jobs to run: the cores, capped by settings' parallel_jobs."""
+        cores = max(1, os.cpu_count() or 1)
+        cap = self.settings.get("parallel_jobs")
+        return max(1, min(cores, int(cap))) if cap else cores
 
     @property
     def progress_value(self) -> float:

@@ -15,6 +15,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
+from config.settings import parallel_jobs
 from services.episodes.files import EpisodeFiles
 from services.pipeline.artifacts import artifact_exists
 from services.pipeline.context import StageContext
@@ -67,6 +68,8 @@ def run_session(spec: dict, emit: Emit, cancel_event: threading.Event) -> str:
     files = EpisodeFiles.for_episode(data_dir, spec["episode_id"])
     files.ensure_dirs()
     options = RunOptions.from_dict(spec["options"])
+    # PARALLEL_JOBS is read where the work runs: a Celery worker caps its own machine's cores.
+    settings = {"parallel_jobs": parallel_jobs(), **spec.get("settings", {})}
     handler = EventLogHandler(emit)
     logger = logging.getLogger("clipcast")
     logger.setLevel(logging.INFO)
@@ -97,7 +100,7 @@ def run_session(spec: dict, emit: Emit, cancel_event: threading.Event) -> str:
                 episode_id=spec["episode_id"],
                 session_id=spec["session_id"],
                 emit=emit,
-                settings=spec.get("settings", {}),
+                settings=settings,
                 cancel_event=cancel_event,
             )
             started = time.monotonic()
