@@ -15,10 +15,10 @@ import ffmpeg
 
 from benchmarks.report import Row, markdown_table
 from services.episodes.files import EpisodeFiles
-from services.media import compile_args, run_ffmpeg
+from services.media import audio_seconds, compile_args, run_ffmpeg
 from services.pipeline.context import StageContext
 from services.pipeline.options import RunOptions
-from services.stages.transcript import TranscriptStage, audio_seconds
+from services.stages.transcript import TranscriptStage
 
 GROUP = "Parallel speech recognition"
 EPISODE = "bench"
@@ -108,6 +108,6 @@ def _means(runs: list[tuple[float, float]]) -> tuple[float, float]:
 
 
 if __name__ == "__main__":
-    from benchmarks.extraction_ratio import sample_video
+    from benchmarks.samples import sample_video
 
     print(markdown_table(run_asr_parallel(sample_video())))

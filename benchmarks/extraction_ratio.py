@@ -31,7 +31,6 @@ from services.stages.extraction import ExtractionStage
 GROUP = "Stage 1 vs raw tools"
 ROUNDS = 3
 TARGET_RATIO = 1.2
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def _file_handler(path: Path) -> type[http.server.BaseHTTPRequestHandler]:
@@ -243,16 +242,7 @@ def _spread(values: list[float]) -> str:
     return "runs " + ", ".join(f"{v:.2f}" for v in values) + " s"
 
 
-def sample_video(minutes: float = 2) -> Path:
-    """Return the cached synthetic talk `make bench` uses, generating it when missing."""
-    from services.sample import generate_sample
-
-    path = ROOT / ".bench" / f"talk-{minutes:g}min.mp4"
-    if not path.exists():
-        path.parent.mkdir(exist_ok=True)
-        generate_sample(path, minutes=minutes)
-    return path
-
-
 if __name__ == "__main__":
+    from benchmarks.samples import sample_video
+
     print(markdown_table(run_extraction_ratio(sample_video())))
