@@ -4,8 +4,10 @@ Captions time whole cues; clip cuts want word boundaries. For each sentence with
 timings, pocketsphinx aligns the sentence's words (those in its dictionary) against the
 audio of the sentence's span plus a margin (`Decoder.set_align_text`), giving each word's
 start and end; words the dictionary lacks (numbers, names) share the time between their
-aligned neighbours. The work is bounded by ALIGN_MAX_SECONDS of wall time (default 120):
-sentences not reached, or that fail to align, simply keep no word timings.
+aligned neighbours. Sentences are aligned in batches on all cores (one decoder per worker
+process; a sentence's result does not depend on which worker or batch it is in). The work
+is bounded by ALIGN_MAX_SECONDS of wall time (default 120): sentences not reached, or that
+fail to align, simply keep no word timings.
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ import time
 import wave
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from services.engines.asr.base import TranscriptSegment, TranscriptWord
+from services.engines.asr.process_pool import POOL_UNAVAILABLE, run_in_pool
 from services.engines.llm.settings import env_number
 
 MARGIN = 0.3  # seconds of audio around a sentence: caption times are approximate
@@ -89,7 +93,7 @@ def plausible(timed: list[tuple[float, float]]) -> bool:
 class Aligner:
     """A pocketsphinx decoder in alignment mode over one 16 kHz mono WAV."""
 
-    def __init__(self, audio: Path) -> None:
+    def __init__(self, audio: Path, cmn: str | None = None) -> None:
         import pocketsphinx
 
         from services.engines.asr.sphinx_decode import clean_word, estimate_cmn
@@ -102,7 +106,7 @@ class Aligner:
         self._clean = clean_word
         # One cepstral mean for the whole file, so a sentence's result does not depend on
         # which sentence came before it.
-        self.cmn = estimate_cmn(self.samples[: self.rate * 60].tobytes())
+        self.cmn = cmn or estimate_cmn(self.samples[: self.rate * 60].tobytes())
 
     def known(self, word: str) -> bool:
         """Tell whether the pronunciation dictionary has `word`."""
@@ -148,12 +152,30 @@ class Aligner:
         return spread(words, tokens, segment["start"], segment["end"])  # type: ignore[return-value]
 
 
+BATCH = 8  # sentences per pool task: small enough for steady progress
+SKIPPED = "skipped"  # a sentence the time budget did not reach
+_aligner: Aligner | None = None
+
+
+def init_worker(audio: str, cmn: str) -> None:
+    """Build this process's aligner once (the audio and the shared cepstral mean)."""
+    global _aligner
+    _aligner = Aligner(Path(audio), cmn)
+
+
+def align_batch(deadline: float, batch: list[TranscriptSegment]) -> list:
+    """Align a batch in a worker: words, None (did not align) or SKIPPED per sentence."""
+    assert _aligner is not None
+    return [SKIPPED if time.monotonic() > deadline else _aligner.align(s) for s in batch]
+
+
 def align_segments(
     audio: Path,
     segments: list[TranscriptSegment],
     report: Callable[[float], None],
     cancelled: Callable[[], None],
     budget: float | None = None,
+    workers: int = 1,
 ) -> AlignmentStats:
     """Give segments without words their word timings, within `budget` seconds."""
     budget = env_number("ALIGN_MAX_SECONDS", 120.0, 0.0, 86400.0) if budget is None else budget
@@ -162,18 +184,46 @@ def align_segments(
     if not todo:
         return stats
     began = time.monotonic()
+    deadline = began + budget
     aligner = Aligner(audio)
-    for number, segment in enumerate(todo, 1):
+    batches = [todo[i : i + BATCH] for i in range(0, len(todo), BATCH)]
+    done = 0
+
+    def on_result(batch: list[TranscriptSegment], results: list) -> None:
+        nonlocal done
+        for segment, words in zip(batch, results, strict=True):
+            if words == SKIPPED:
+                stats.skipped += 1
+            elif words:
+                segment["words"] = words
+                stats.aligned += 1
+            else:
+                stats.failed += 1
+        done += len(batch)
+        report(done / len(todo))
+
+    pending = list(batches)
+
+    def collect(batch: list[TranscriptSegment], results: list) -> None:
+        pending.remove(batch)
+        on_result(batch, results)
+
+    if workers > 1 and len(batches) > 1:
+        try:
+            run_in_pool(
+                partial(align_batch, deadline),
+                batches,
+                workers=workers,
+                initializer=init_worker,
+                initargs=(str(audio), aligner.cmn),
+                on_result=collect,
+                check_cancelled=cancelled,
+            )
+        except POOL_UNAVAILABLE:
+            pass  # what is left is aligned here, below
+    for batch in list(pending):
         cancelled()
-        if time.monotonic() - began > budget:
-            stats.skipped = len(todo) - number + 1
-            break
-        words = aligner.align(segment)
-        if words:
-            segment["words"] = words
-            stats.aligned += 1
-        else:
-            stats.failed += 1
-        report(number / len(todo))
+        late = time.monotonic() > deadline
+        collect(batch, [SKIPPED if late else aligner.align(s) for s in batch])
     stats.seconds = time.monotonic() - began
     return stats

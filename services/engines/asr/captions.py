@@ -116,6 +116,7 @@ class CaptionsEngine(TranscriptEngine):
                 segments,
                 lambda f: report(READ_SHARE + (1 - READ_SHARE) * f, "aligning words"),
                 ctx.check_cancelled,
+                workers=ctx.cpu_count,
             )
         except (OSError, EOFError, ValueError, RuntimeError, wave.Error) as exc:
             ctx.logger.warning(

@@ -8,13 +8,11 @@ the audio seconds decoded over the seconds to decode, reported as chunks finish.
 
 from __future__ import annotations
 
-import multiprocessing
 import time
 import wave
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -27,6 +25,7 @@ from services.engines.asr.base import (
     TranscriptResult,
     TranscriptSegment,
 )
+from services.engines.asr.process_pool import POOL_UNAVAILABLE, run_in_pool
 from services.stages.base import InvalidInputError, ToolError
 
 if TYPE_CHECKING:
@@ -287,7 +286,7 @@ def _decode(
     if workers > 1:
         try:
             words.extend(_decode_in_pool(ctx, audio, pending, cmn, workers, finished))
-        except (OSError, AssertionError, BrokenProcessPool) as exc:
+        except POOL_UNAVAILABLE as exc:
             # e.g. a daemonic Celery worker may not start children: decode here instead.
             ctx.logger.warning("Parallel decoding unavailable (%s); decoding in one process", exc)
     if pending:
@@ -298,17 +297,6 @@ def _decode(
             pending.remove(chunk)
             finished(chunk)
     return words
-
-
-def _pool_context() -> multiprocessing.context.BaseContext:
-    """Return the fork context where there is one, else spawn.
-
-    Fork starts workers without re-running the parent's `__main__` (which spawn does, and an
-    unguarded script would run its work again); a worker only decodes, takes no locks the
-    parent's threads hold, and builds its own decoder.
-    """
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
 
 
 def _decode_in_pool(
@@ -323,26 +311,27 @@ def _decode_in_pool(
     from services.engines.asr import sphinx_decode
 
     words: list[tuple[str, float, float]] = []
-    executor = ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=_pool_context(),
+
+    def on_result(chunk: Chunk, found: list[tuple[str, float, float]]) -> None:
+        words.extend(found)
+        pending.remove(chunk)
+        finished(chunk)
+
+    run_in_pool(
+        partial(_decode_one, str(audio)),
+        # Longest first, so no worker is left with a long chunk at the end.
+        sorted(pending, key=lambda c: -c.samples),
+        workers=workers,
         initializer=sphinx_decode.init_worker,
         initargs=(cmn,),
+        on_result=on_result,
+        check_cancelled=ctx.check_cancelled,
     )
-    try:
-        futures: dict[Future, Chunk] = {
-            executor.submit(
-                sphinx_decode.decode_chunk, str(audio), chunk.start, chunk.samples, RATE
-            ): chunk
-            # Longest first, so no worker is left with a long chunk at the end.
-            for chunk in sorted(pending, key=lambda c: -c.samples)
-        }
-        for future in as_completed(futures):
-            ctx.check_cancelled()
-            chunk = futures[future]
-            words.extend(future.result())
-            pending.remove(chunk)
-            finished(chunk)
-    finally:
-        executor.shutdown(wait=not ctx.cancelled, cancel_futures=True)
     return words
+
+
+def _decode_one(audio: str, chunk: Chunk) -> list[tuple[str, float, float]]:
+    """Decode one chunk of a WAV in a pool worker."""
+    from services.engines.asr import sphinx_decode
+
+    return sphinx_decode.decode_chunk(audio, chunk.start, chunk.samples, RATE)

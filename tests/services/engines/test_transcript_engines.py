@@ -295,3 +295,24 @@ def test_a_whisper_model_not_on_disk_fails_naming_the_setting(
     monkeypatch.setenv("WHISPER_MODEL", str(tmp_path / "nowhere"))
     assert "does not exist" in FasterWhisperEngine.availability()[1]
     assert json.dumps(fake_faster_whisper.calls) == "[]"  # nothing was loaded
+
+
+def test_alignment_on_all_cores_matches_one_core(placed_speech) -> None:
+    from services.engines.asr.alignment import BATCH, align_segments
+
+    audio, spans = placed_speech
+    repeats = BATCH // len(spans) + 1  # enough sentences for two pool tasks
+
+    def sentences() -> list[dict]:
+        return [
+            {"start": start - 0.3, "end": end + 0.3, "text": text, "speaker": "Speaker 1"}
+            for _ in range(repeats)
+            for text, (start, end) in zip(SENTENCES, spans, strict=True)
+        ]
+
+    one, many, seen = sentences(), sentences(), []
+    serial = align_segments(audio, one, lambda f: None, lambda: None, budget=60, workers=1)
+    parallel = align_segments(audio, many, seen.append, lambda: None, budget=60, workers=2)
+    assert len(many) > BATCH and parallel.aligned == serial.aligned == len(many)
+    assert [s["words"] for s in many] == [s["words"] for s in one]
+    assert seen == sorted(seen) and seen[-1] == 1.0

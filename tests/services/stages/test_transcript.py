@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from services.atomic import read_json
-from services.engines.asr import sphinx
+from services.engines.asr import process_pool
 from services.engines.asr.captions import pick_caption_file
 from services.engines.asr.sphinx import Chunk, chunk_limit, plan_chunks
 from services.episodes.files import EpisodeFiles
@@ -187,7 +187,7 @@ def test_pocketsphinx_decodes_in_one_process_when_no_pool_can_start(
     def no_children(*args, **kwargs):
         raise AssertionError("daemonic processes are not allowed to have children")
 
-    monkeypatch.setattr(sphinx, "ProcessPoolExecutor", no_children)
+    monkeypatch.setattr(process_pool, "ProcessPoolExecutor", no_children)
     files = episode(tmp_path, speech_wav)
     with caplog.at_level(logging.WARNING, logger="clipcast.stages.transcript"):
         run = run_stage(TranscriptStage, tmp_path, "ep1", transcript_engine="pocketsphinx")
