@@ -17,14 +17,23 @@ TERM_GRACE_SECONDS = 1.5
 TICK_SECONDS = 0.1
 
 
-def spawn_worker(spec: dict, log_path: Path) -> tuple[subprocess.Popen, int]:
-    """Start the worker process on a spec; return it and the read end of its event pipe."""
+WORKER_MODULE = "services.pipeline.worker"
+
+
+def spawn_worker(
+    spec: dict, log_path: Path, module: str = WORKER_MODULE, extra_args: tuple[str, ...] = ()
+) -> tuple[subprocess.Popen, int]:
+    """Start the worker process on a spec; return it and the read end of its event pipe.
+
+    `module` and `extra_args` name another worker speaking the same pipe protocol (the
+    bench's log flood uses this).
+    """
     read_fd, write_fd = os.pipe()
     log_path.parent.mkdir(parents=True, exist_ok=True)
     try:
         with open(log_path, "ab") as worker_log:
             process = subprocess.Popen(
-                [sys.executable, "-m", "services.pipeline.worker", "--events-fd", str(write_fd)],
+                [sys.executable, "-m", module, "--events-fd", str(write_fd), *extra_args],
                 stdin=subprocess.PIPE,
                 stdout=worker_log,
                 stderr=worker_log,

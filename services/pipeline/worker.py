@@ -27,6 +27,7 @@ HEARTBEAT_SECONDS = 5.0
 # Heavy work yields the CPU to the web server (and its children inherit this), so the UI
 # stays responsive on a small machine while ffmpeg saturates every core.
 WORKER_NICENESS = 10
+AUTOGROUP = "/proc/self/autogroup"
 Emit = Callable[[dict], None]
 
 
@@ -223,16 +224,32 @@ def _start_heartbeat(emit: Emit, stop: threading.Event) -> None:
     threading.Thread(target=beat, name="heartbeat", daemon=True).start()
 
 
+def yield_cpu() -> None:
+    """Lower this worker's CPU priority, and its session's where the kernel groups by session.
+
+    The worker leads its own session (so an interrupt ends its whole group). With the
+    kernel's autogroup scheduling a session is scheduled as one group against the server's,
+    and a process's nice value only ranks it inside its group, so the group's own nice
+    value (/proc/self/autogroup) is what makes ffmpeg give way to the web server.
+    """
+    try:
+        os.nice(WORKER_NICENESS)
+    except OSError:
+        pass
+    try:
+        with open(AUTOGROUP, "w", encoding="ascii") as handle:
+            handle.write(str(WORKER_NICENESS))
+    except OSError:
+        pass  # no autogroup scheduling here (or not allowed): the process nice value holds
+
+
 def main(argv: list[str] | None = None) -> int:
     """Worker process entry: read the spec from stdin, run it, stream events to --events-fd."""
     parser = argparse.ArgumentParser(description="Clipcast pipeline worker")
     parser.add_argument("--events-fd", type=int, required=True)
     args = parser.parse_args(argv)
     spec = json.loads(sys.stdin.read())
-    try:
-        os.nice(WORKER_NICENESS)
-    except OSError:
-        pass
+    yield_cpu()
     emit = EventWriter(args.events_fd)
     cancel_event = threading.Event()
 

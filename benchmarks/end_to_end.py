@@ -1,0 +1,110 @@
+"""All seven stages through the real controller and worker process, timed per stage."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from app import create_app
+from benchmarks.report import Row
+from config.settings import TestConfig
+from models import PipelineSession, db
+from services.episodes.store import create_from_local_file
+from services.media import media_duration
+from services.pipeline.controller import PipelineController
+from services.pipeline.events import RecordingSink
+from services.pipeline.local_executor import LocalExecutor
+from services.stages.registry import STAGES
+
+GROUP = "End to end (all seven stages)"
+TARGETS = {"captions": 0.2, "pocketsphinx": 0.6}
+
+
+def run_once(video: Path, transcript_engine: str) -> dict:
+    """Run stages 1-7 on a copy of `video`; return status, wall time and per-stage seconds."""
+    data_dir = Path(tempfile.mkdtemp(prefix="clipcast-bench-"))
+    try:
+        app = create_app(TestConfig(data_dir))
+        sink = RecordingSink()
+        controller = PipelineController(app, sink, LocalExecutor(app, sink))
+        with app.app_context():
+            episode = create_from_local_file(data_dir, video)
+            options = controller.options_for(
+                episode, {"selected_stages": list(STAGES), "transcript_engine": transcript_engine}
+            )
+            started = time.monotonic()
+            session = controller.start(episode, options)
+            controller.executor.wait(session.id)
+            wall = time.monotonic() - started
+            db.session.expire_all()
+            row = db.session.get(PipelineSession, session.id)
+            stages = {
+                r.stage: (r.finished_at - r.started_at).total_seconds()
+                for r in row.stage_runs
+                if r.started_at and r.finished_at
+            }
+            final = data_dir / "episodes" / episode.id / "Output" / "Final" / "final.mp4"
+            final_seconds = media_duration(final) if final.exists() else 0.0
+            return {"status": row.status, "wall": wall, "stages": stages, "final": final_seconds}
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def row_for(video: Path, engine: str) -> tuple[Row, float, float]:
+    """Run one sample end to end; return its row, its length and the wall time."""
+    length = media_duration(video)
+    result = run_once(video, engine)
+    per_stage = " · ".join(
+        f"{n} {STAGES[n].key} {result['stages'].get(n, 0):.1f} s" for n in sorted(STAGES)
+    )
+    rtf = result["wall"] / length
+    measure = (
+        f"{length / 60:.0f}-minute talk, {engine} ({result['status']}, final "
+        f"{result['final']:.0f} s): wall {result['wall']:.1f} s"
+    )
+    return (
+        Row(GROUP, measure, f"{rtf:.3f}x real time", f"≤ {TARGETS[engine]}x; {per_stage}"),
+        length,
+        result["wall"],
+    )
+
+
+def linearity(points: list[tuple[float, float]]) -> Row:
+    """Fit wall = a + b * length over the caption runs; report slope, intercept and R²."""
+    n = len(points)
+    mean_x = sum(x for x, _ in points) / n
+    mean_y = sum(y for _, y in points) / n
+    sxx = sum((x - mean_x) ** 2 for x, _ in points)
+    sxy = sum((x - mean_x) * (y - mean_y) for x, y in points)
+    slope = sxy / sxx if sxx else 0.0
+    intercept = mean_y - slope * mean_x
+    ss_tot = sum((y - mean_y) ** 2 for _, y in points)
+    ss_res = sum((y - intercept - slope * x) ** 2 for x, y in points)
+    r2 = 1 - ss_res / ss_tot if ss_tot else 1.0
+    return Row(
+        GROUP,
+        f"wall time against length, {n} caption runs (least squares)",
+        f"{slope * 60:.1f} s per video minute + {intercept:.1f} s",
+        f"R² {r2:.4f} (1 = linear)",
+    )
+
+
+def run_end_to_end(
+    videos: dict[float, Path], caption_minutes: list[float], sphinx_minutes: list[float]
+) -> list[Row]:
+    """Run the caption samples, then the pocketsphinx ones; add the linearity fit."""
+    rows, points = [], []
+    for minutes in sorted(caption_minutes):
+        row, length, wall = row_for(videos[minutes], "captions")
+        rows.append(row)
+        points.append((length, wall))
+        print(row, flush=True)
+    if len(points) >= 2:
+        rows.append(linearity(points))
+    for minutes in sorted(sphinx_minutes):
+        row, _, _ = row_for(videos[minutes], "pocketsphinx")
+        rows.append(row)
+        print(row, flush=True)
+    return rows
