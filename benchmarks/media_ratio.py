@@ -111,7 +111,7 @@ def stages_six_and_seven(files: EpisodeFiles, data_dir: Path) -> tuple[float, li
         return seconds, list(log)
 
 
-def run_media_ratio(video: Path, rounds: int = 2) -> list[Row]:
+def run_media_ratio(video: Path, rounds: int = 3) -> list[Row]:
     """Time stages 6+7 and the replay of their ffmpeg commands, interleaved `rounds` times."""
     data_dir = Path(tempfile.mkdtemp(prefix="clipcast-bench-media-"))
     try:
