@@ -52,8 +52,8 @@ def run_once(video: Path, transcript_engine: str) -> dict:
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
-def row_for(video: Path, engine: str) -> tuple[Row, float, float]:
-    """Run one sample end to end; return its row, its length and the wall time."""
+def row_for(video: Path, engine: str) -> tuple[Row, dict]:
+    """Run one sample end to end; return its row and the run (with the video's `length`)."""
     length = media_duration(video)
     result = run_once(video, engine)
     per_stage = " · ".join(
@@ -64,15 +64,12 @@ def row_for(video: Path, engine: str) -> tuple[Row, float, float]:
         f"{length / 60:.0f}-minute talk, {engine} ({result['status']}, final "
         f"{result['final']:.0f} s): wall {result['wall']:.1f} s"
     )
-    return (
-        Row(GROUP, measure, f"{rtf:.3f}x real time", f"≤ {TARGETS[engine]}x; {per_stage}"),
-        length,
-        result["wall"],
-    )
+    row = Row(GROUP, measure, f"{rtf:.3f}x real time", f"≤ {TARGETS[engine]}x; {per_stage}")
+    return row, {**result, "length": length}
 
 
-def linearity(points: list[tuple[float, float]]) -> Row:
-    """Fit wall = a + b * length over the caption runs; report slope, intercept and R²."""
+def fit(points: list[tuple[float, float]]) -> tuple[float, float, float]:
+    """Least-squares line y = a + b x through points; return (b, a, R²)."""
     n = len(points)
     mean_x = sum(x for x, _ in points) / n
     mean_y = sum(y for _, y in points) / n
@@ -82,29 +79,39 @@ def linearity(points: list[tuple[float, float]]) -> Row:
     intercept = mean_y - slope * mean_x
     ss_tot = sum((y - mean_y) ** 2 for _, y in points)
     ss_res = sum((y - intercept - slope * x) ** 2 for x, y in points)
-    r2 = 1 - ss_res / ss_tot if ss_tot else 1.0
-    return Row(
-        GROUP,
-        f"wall time against length, {n} caption runs (least squares)",
-        f"{slope * 60:.1f} s per video minute + {intercept:.1f} s",
-        f"R² {r2:.4f} (1 = linear)",
-    )
+    return slope, intercept, 1 - ss_res / ss_tot if ss_tot else 1.0
+
+
+def linearity(runs: list[dict]) -> list[Row]:
+    """Fit wall time against the video's length and against the final's length."""
+    rows = []
+    for key, what in (("length", "video"), ("final", "final video")):
+        slope, intercept, r2 = fit([(run[key], run["wall"]) for run in runs])
+        rows.append(
+            Row(
+                GROUP,
+                f"wall time against the {what}'s length, {len(runs)} caption runs",
+                f"{slope * 60:.1f} s per minute of {what} + {intercept:.1f} s",
+                f"R² {r2:.4f} (1 = a straight line)",
+            )
+        )
+    return rows
 
 
 def run_end_to_end(
     videos: dict[float, Path], caption_minutes: list[float], sphinx_minutes: list[float]
 ) -> list[Row]:
     """Run the caption samples, then the pocketsphinx ones; add the linearity fit."""
-    rows, points = [], []
+    rows, runs = [], []
     for minutes in sorted(caption_minutes):
-        row, length, wall = row_for(videos[minutes], "captions")
+        row, run = row_for(videos[minutes], "captions")
         rows.append(row)
-        points.append((length, wall))
+        runs.append(run)
         print(row, flush=True)
-    if len(points) >= 2:
-        rows.append(linearity(points))
+    if len(runs) >= 2:
+        rows += linearity(runs)
     for minutes in sorted(sphinx_minutes):
-        row, _, _ = row_for(videos[minutes], "pocketsphinx")
+        row, _ = row_for(videos[minutes], "pocketsphinx")
         rows.append(row)
         print(row, flush=True)
     return rows

@@ -36,11 +36,13 @@ fi
 REQ_FILES=(requirements.txt)
 [[ $WANT_TEST -eq 1 ]] && REQ_FILES+=(requirements-dev.txt)
 stamp="$VENV/.installed-$(cat "${REQ_FILES[@]}" | sha256sum | cut -c1-16)"
+# The test set includes the run set: after `make test`, `make run` has nothing to install.
+test_stamp="$VENV/.installed-$(cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-16)"
 if [[ ! -x "$VENV/bin/python" ]]; then
   say "Creating the virtual environment in $VENV"
   "$PYTHON" -m venv "$VENV"
 fi
-if [[ ! -f "$stamp" ]]; then
+if [[ ! -f "$stamp" && ! -f "$test_stamp" ]] || [[ $WANT_TEST -eq 1 && ! -f "$stamp" ]]; then
   say "Installing Python packages (${REQ_FILES[*]})"
   "$VENV/bin/python" -m pip install -q --upgrade pip
   for req in "${REQ_FILES[@]}"; do "$VENV/bin/pip" install -q -r "$req"; done
