@@ -32,7 +32,7 @@ format: setup-test
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
-bench: setup
+bench: setup-test  # the live figures use the websocket client of the test set
 	$(PY) scripts/bench.py $(BENCH_ARGS)
 
 screenshots: setup-test
