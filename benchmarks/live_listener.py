@@ -16,29 +16,9 @@ import sys
 import threading
 import time
 
-import engineio
-import socketio
+from tests.support.events import InOrderClient
 
 COMPLETION_WAIT_SECONDS = 15.0
-
-
-class InOrderEngineIO(engineio.Client):
-    """Engine.IO client that handles each message in its read thread, in arrival order."""
-
-    def _trigger_event(self, event: str, *args: object, **kwargs: object) -> object:
-        # The stock client starts a new thread per message (run_async=True): at thousands of
-        # messages a second that reorders events and adds thread start-up to every delay.
-        # A browser handles messages in order on one thread; so does this client.
-        if event == "message":
-            kwargs["run_async"] = False
-        return super()._trigger_event(event, *args, **kwargs)
-
-
-class InOrderClient(socketio.Client):
-    """python-socketio client whose event handlers run in order in the read thread."""
-
-    def _engineio_client_class(self) -> type[engineio.Client]:
-        return InOrderEngineIO
 
 
 class Listener:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 
+import engineio
 import socketio
 
 EVENTS = (
@@ -19,13 +20,32 @@ EVENTS = (
 )
 
 
+class InOrderEngineIO(engineio.Client):
+    """Engine.IO client that handles each message in its read thread, in arrival order."""
+
+    def _trigger_event(self, event: str, *args: object, **kwargs: object) -> object:
+        # The stock client starts a new thread per message (run_async=True): under a burst
+        # that reorders events and delays each by a thread start. A browser handles
+        # messages in order on one thread; so does this client.
+        if event == "message":
+            kwargs["run_async"] = False
+        return super()._trigger_event(event, *args, **kwargs)
+
+
+class InOrderClient(socketio.Client):
+    """python-socketio client whose event handlers run in order in the read thread."""
+
+    def _engineio_client_class(self) -> type[engineio.Client]:
+        return InOrderEngineIO
+
+
 class EventCollector:
     """Connects to a server and records each event's payloads by name."""
 
     def __init__(self, base_url: str) -> None:
         self.events: dict[str, list[dict]] = defaultdict(list)
         self.lock = threading.Lock()
-        self.client = socketio.Client(reconnection=False)
+        self.client = InOrderClient(reconnection=False)
         for name in EVENTS:
             self.client.on(name, self._keeper(name))
         self.client.connect(base_url, transports=["websocket"], wait_timeout=10)
