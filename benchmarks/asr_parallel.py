@@ -8,20 +8,17 @@ from __future__ import annotations
 import os
 import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import ffmpeg
 
+from benchmarks.episode import EPISODE, run_stage
 from benchmarks.report import Row, markdown_table
 from services.episodes.files import EpisodeFiles
 from services.media import audio_seconds, compile_args, run_ffmpeg
-from services.pipeline.context import StageContext
-from services.pipeline.options import RunOptions
 from services.stages.transcript import TranscriptStage
 
 GROUP = "Parallel speech recognition"
-EPISODE = "bench"
 
 
 def prepare_audio(video: Path, data_dir: Path) -> EpisodeFiles:
@@ -41,25 +38,16 @@ def _cpu_seconds() -> float:
     return t.user + t.system + t.children_user + t.children_system
 
 
-def stage_two_seconds(files: EpisodeFiles, data_dir: Path, jobs: int) -> tuple[float, float]:
+def stage_two_seconds(data_dir: Path, jobs: int) -> tuple[float, float]:
     """Run stage 2 (pocketsphinx, no speaker labelling) with PARALLEL_JOBS=`jobs`.
 
     Return its wall time and the CPU time it used, which tells a slow run on a busy machine
     (same CPU time) from more work.
     """
-    ctx = StageContext(
-        stage=TranscriptStage(),
-        files=files,
-        data_dir=data_dir,
-        options=RunOptions.from_dict({"transcript_engine": "pocketsphinx", "diarization": "off"}),
-        episode_id=EPISODE,
-        session_id="bench",
-        emit=lambda event: None,
-        settings={"parallel_jobs": jobs},
-    )
-    started, cpu = time.monotonic(), _cpu_seconds()
-    ctx.stage.run(ctx)
-    return time.monotonic() - started, _cpu_seconds() - cpu
+    options = {"transcript_engine": "pocketsphinx", "diarization": "off"}
+    cpu = _cpu_seconds()
+    wall = run_stage(TranscriptStage, data_dir, options, jobs=jobs)
+    return wall, _cpu_seconds() - cpu
 
 
 def run_asr_parallel(video: Path, rounds: int = 2) -> list[Row]:
@@ -74,7 +62,7 @@ def run_asr_parallel(video: Path, rounds: int = 2) -> list[Row]:
         for round_ in range(rounds):
             # 1, all, all, 1, ...: a load that drifts during the run weighs on both alike.
             for jobs in (1, cores) if round_ % 2 == 0 else (cores, 1):
-                runs[jobs].append(stage_two_seconds(files, data_dir, jobs))
+                runs[jobs].append(stage_two_seconds(data_dir, jobs))
     (one, one_cpu), (every, every_cpu) = _means(runs[1]), _means(runs[cores])
     how = f"mean of {rounds} interleaved; {length:.0f} s of audio"
     return [

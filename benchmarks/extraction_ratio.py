@@ -8,89 +8,30 @@ Run alone: .venv/bin/python -m benchmarks.extraction_ratio
 
 from __future__ import annotations
 
-import http.server
 import os
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlparse
 
+from benchmarks.episode import run_stage
 from benchmarks.report import Row, markdown_table
 from services.downloader import FORMAT
-from services.episodes.files import EpisodeFiles
-from services.pipeline.context import StageContext
-from services.pipeline.options import RunOptions
 from services.stages.extraction import ExtractionStage
+from tests.support.http_media import serve_file
 
 GROUP = "Stage 1 vs raw tools"
 ROUNDS = 3
 TARGET_RATIO = 1.2
 
 
-def _file_handler(path: Path) -> type[http.server.BaseHTTPRequestHandler]:
-    """Return a handler serving `path` at full speed under any request path."""
-
-    class FastFile(http.server.BaseHTTPRequestHandler):
-        def log_message(self, *args) -> None:  # noqa: ANN002
-            pass
-
-        def do_HEAD(self) -> None:
-            self._headers()
-
-        def do_GET(self) -> None:
-            self._headers()
-            try:
-                with open(path, "rb") as handle:
-                    shutil.copyfileobj(handle, self.wfile, 1 << 20)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # yt-dlp's generic extractor reads the head of the file, then hangs up
-
-        def _headers(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "video/mp4")
-            self.send_header("Content-Length", str(path.stat().st_size))
-            self.end_headers()
-
-    return FastFile
-
-
-@contextmanager
-def serve_file(path: Path, name: str = "talk.mp4") -> Iterator[str]:
-    """Serve one file at full speed on 127.0.0.1; yield its URL."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _file_handler(path))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/{name}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 def stage_one_seconds(url: str, data_dir: Path) -> float:
     """Run stage 1 in-process on `url` (private URLs allowed, as ALLOW_PRIVATE_URLS=1 does)."""
-    started = time.monotonic()
-    files = EpisodeFiles.for_episode(data_dir, "bench")
-    files.ensure_dirs()
-    ctx = StageContext(
-        stage=ExtractionStage(),
-        files=files,
-        data_dir=data_dir,
-        options=RunOptions.from_dict({"source_kind": "url", "source": url}),
-        episode_id="bench",
-        session_id="bench",
-        emit=lambda event: None,
-        settings={"allow_private_urls": True},
-    )
-    ctx.stage.run(ctx)
-    return time.monotonic() - started
+    return run_stage(ExtractionStage, data_dir, {"source_kind": "url", "source": url})
 
 
 def _yt_dlp() -> str:
@@ -106,7 +47,8 @@ def bare_tool_commands(url: str, out: Path) -> list[list[str]]:
     work; the ffmpeg arguments are the ones stage 1 passes for a source it can stream-copy,
     without its `-progress pipe:1 -nostats` plumbing.
     """
-    source = out / "generic-talk.mp4"
+    # yt-dlp's generic extractor takes the id from the file name in the URL.
+    source = out / f"generic-{Path(urlparse(url).path).stem}.mp4"
     quiet = ["ffmpeg", "-hide_banner", "-nostdin", "-y", "-loglevel", "error"]
     return [
         [

@@ -26,6 +26,7 @@ from unittest import mock
 from benchmarks.episode import keeping_compile_dir, prepare_episode, run_stage
 from benchmarks.report import Row, markdown_table
 from services.episodes.files import EpisodeFiles
+from services.media import media_duration
 from services.stages.clipping import ClippingStage
 from services.stages.compilation import CompilationStage
 
@@ -122,16 +123,7 @@ def run_media_ratio(video: Path, rounds: int = 3) -> list[Row]:
             ours.append(seconds)
             commands = len(log)
             bare.append(replay(overlap_groups(log), workers=max(1, os.cpu_count() or 1)))
-        final = files.final_video
-        length = float(
-            subprocess.run(
-                ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0"]
-                + [str(final)],
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout
-        )
+        length = media_duration(files.final_video)
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
     ours_median, bare_median = statistics.median(ours), statistics.median(bare)

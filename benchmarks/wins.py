@@ -26,7 +26,7 @@ from benchmarks.episode import keeping_compile_dir, prepare_episode, run_stage
 from benchmarks.report import Row, markdown_table
 from services.episodes.files import EpisodeFiles
 from services.loudness import meter_filter
-from services.media import OutputFormat, probe, run_ffmpeg
+from services.media import OutputFormat, audio_seconds, media_duration, probe, run_ffmpeg
 from services.script import NARRATION_TYPES, clip_sections, load_script
 from services.stages.clipping import ClippingStage, cut_args, plan_clips
 from services.stages.compilation import CompilationStage
@@ -108,7 +108,7 @@ def card_encoding(files: EpisodeFiles, fmt: OutputFormat, work: Path) -> list[Ro
     script = load_script(files.script)
     sections = [s for s in script["podcast_sections"] if s["section_type"] in NARRATION_TYPES]
     lengths = [
-        card_frames(_seconds(files.section_audio(s["section_id"])), fmt.fps) for s in sections
+        card_frames(audio_seconds(files.section_audio(s["section_id"])), fmt.fps) for s in sections
     ]
 
     def render(frame_lists: list[list[int]]) -> None:
@@ -124,11 +124,6 @@ def card_encoding(files: EpisodeFiles, fmt: OutputFormat, work: Path) -> list[Ro
     return [before_after(measure, full, pieces)]
 
 
-def _seconds(path: Path) -> float:
-    """Return a media file's duration."""
-    return float(probe(path)["format"]["duration"])
-
-
 def picture_join(files: EpisodeFiles, fmt: OutputFormat, work: Path) -> list[Row]:
     """Join the final's picture pieces by stream copy against re-encoding them."""
     listing = work / "compile" / "pictures.txt"
@@ -136,7 +131,7 @@ def picture_join(files: EpisodeFiles, fmt: OutputFormat, work: Path) -> list[Row
     x264 = ["-c:v", "libx264", "-preset", fmt.preset, "-crf", str(fmt.crf), "-pix_fmt", "yuv420p"]
     encode = timed(lambda: ffmpeg_quiet([*base, *x264, str(work / "joined-encoded.mp4")]))
     copy = timed(lambda: ffmpeg_quiet([*base, "-c", "copy", str(work / "joined-copied.mp4")]))
-    length = _seconds(work / "joined-copied.mp4")
+    length = media_duration(work / "joined-copied.mp4")
     return [before_after(f"final picture ({length:.0f} s): re-encoded → copied", encode, copy)]
 
 
@@ -145,7 +140,7 @@ def loudness_measurement(work: Path) -> list[Row]:
     sound = work / "compile" / "sound.flac"
     loudnorm = null_filter_seconds(sound, "loudnorm=print_format=json")
     ebur128 = null_filter_seconds(sound, meter_filter(True))
-    measure = f"measuring {_seconds(sound):.0f} s of sound: loudnorm → ebur128"
+    measure = f"measuring {media_duration(sound):.0f} s of sound: loudnorm → ebur128"
     return [before_after(measure, loudnorm, ebur128)]
 
 
