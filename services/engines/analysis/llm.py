@@ -19,8 +19,8 @@ from services.engines.analysis.base import (
     transcript_sentences,
 )
 from services.engines.llm.chunks import TranscriptPart, clock, split_transcript
-from services.engines.llm.client import ChatClient, NoUsableReply
-from services.engines.llm.http import ApiError, Hooks
+from services.engines.llm.client import ChatClient, ChatEngine, NoUsableReply
+from services.engines.llm.http import ApiError
 from services.engines.llm.segments import (
     SentenceIndex,
     mark_cut,
@@ -78,7 +78,7 @@ def user_prompt(part: TranscriptPart, parts: int, options: AnalysisOptions) -> s
     )
 
 
-class LLMAnalysisEngine(AnalysisEngine):
+class LLMAnalysisEngine(ChatEngine, AnalysisEngine):
     """Ask an OpenAI-compatible chat model to find the guideline's passages."""
 
     name: ClassVar[str] = "llm"
@@ -86,12 +86,6 @@ class LLMAnalysisEngine(AnalysisEngine):
         "A language model (any OpenAI-compatible server: OpenAI, Gemini, Ollama, llama.cpp, "
         "vLLM) reads the guideline and the transcript; set LLM_BASE_URL/LLM_API_KEY/LLM_MODEL."
     )
-    hooks: Hooks = Hooks()
-
-    @classmethod
-    def availability(cls) -> tuple[bool, str]:
-        """Return whether a chat endpoint is configured."""
-        return ChatClient.availability()
 
     def analyse(
         self,

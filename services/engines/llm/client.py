@@ -180,3 +180,14 @@ class ChatClient:
             ]
             self.hooks.sleep(self.policy.delay(attempt))
         raise NoUsableReply(self.policy.tries, problem)
+
+
+class ChatEngine:
+    """Mixin of the engines that ask the configured chat endpoint: their hooks, availability."""
+
+    hooks: Hooks = Hooks()  # replaced per run by the stage (attach_hooks)
+
+    @classmethod
+    def availability(cls) -> tuple[bool, str]:
+        """Return whether a chat endpoint is configured."""
+        return ChatClient.availability()

@@ -16,8 +16,8 @@ import re
 from pathlib import Path
 from typing import ClassVar
 
-from services.engines.llm.client import ChatClient, NoUsableReply
-from services.engines.llm.http import ApiError, Hooks
+from services.engines.llm.client import ChatClient, ChatEngine, NoUsableReply
+from services.engines.llm.http import ApiError
 from services.engines.llm.replies import ReplyError
 from services.engines.narrative.base import (
     NarrativeEngine,
@@ -146,7 +146,7 @@ def assemble_script(data: object, segments: list[dict]) -> dict:
     return script
 
 
-class LLMNarrativeEngine(NarrativeEngine):
+class LLMNarrativeEngine(ChatEngine, NarrativeEngine):
     """Ask an OpenAI-compatible chat model to write the narration."""
 
     name: ClassVar[str] = "llm"
@@ -154,12 +154,6 @@ class LLMNarrativeEngine(NarrativeEngine):
         "A language model writes the narration in the style of the chosen template; "
         "set LLM_BASE_URL/LLM_API_KEY/LLM_MODEL."
     )
-    hooks: Hooks = Hooks()
-
-    @classmethod
-    def availability(cls) -> tuple[bool, str]:
-        """Return whether a chat endpoint is configured."""
-        return ChatClient.availability()
 
     def write(
         self,
