@@ -93,10 +93,10 @@ def plausible(timed: list[tuple[float, float]]) -> bool:
 class Aligner:
     """A pocketsphinx decoder in alignment mode over one 16 kHz mono WAV."""
 
-    def __init__(self, audio: Path, cmn: str | None = None) -> None:
+    def __init__(self, audio: Path, cmn: str) -> None:
         import pocketsphinx
 
-        from services.engines.asr.sphinx_decode import clean_word, estimate_cmn
+        from services.engines.asr.sphinx_decode import clean_word
 
         with wave.open(str(audio), "rb") as source:
             self.rate = source.getframerate()
@@ -104,9 +104,7 @@ class Aligner:
         self.decoder = pocketsphinx.Decoder(loglevel="FATAL", **BEAMS)
         self.frame_rate = float(self.decoder.config["frate"])
         self._clean = clean_word
-        # One cepstral mean for the whole file, so a sentence's result does not depend on
-        # which sentence came before it.
-        self.cmn = cmn or estimate_cmn(self.samples[: self.rate * 60].tobytes())
+        self.cmn = cmn
 
     def known(self, word: str) -> bool:
         """Tell whether the pronunciation dictionary has `word`."""
@@ -152,6 +150,18 @@ class Aligner:
         return spread(words, tokens, segment["start"], segment["end"])  # type: ignore[return-value]
 
 
+def file_cmn(audio: Path) -> str:
+    """Return the cepstral mean of the audio's first minute.
+
+    One mean for the whole file, so a sentence's result does not depend on which sentence,
+    worker or batch came before it.
+    """
+    from services.engines.asr.sphinx_decode import estimate_cmn
+
+    with wave.open(str(audio), "rb") as source:
+        return estimate_cmn(source.readframes(source.getframerate() * 60))
+
+
 BATCH = 8  # sentences per pool task: small enough for steady progress
 SKIPPED = "skipped"  # a sentence the time budget did not reach
 _aligner: Aligner | None = None
@@ -185,12 +195,11 @@ def align_segments(
         return stats
     began = time.monotonic()
     deadline = began + budget
-    aligner = Aligner(audio)
-    batches = [todo[i : i + BATCH] for i in range(0, len(todo), BATCH)]
-    done = 0
+    cmn = file_cmn(audio)
+    pending = [todo[i : i + BATCH] for i in range(0, len(todo), BATCH)]
 
-    def on_result(batch: list[TranscriptSegment], results: list) -> None:
-        nonlocal done
+    def collect(batch: list[TranscriptSegment], results: list) -> None:
+        pending.remove(batch)
         for segment, words in zip(batch, results, strict=True):
             if words == SKIPPED:
                 stats.skipped += 1
@@ -199,31 +208,26 @@ def align_segments(
                 stats.aligned += 1
             else:
                 stats.failed += 1
-        done += len(batch)
-        report(done / len(todo))
+        report(1 - sum(len(b) for b in pending) / len(todo))
 
-    pending = list(batches)
-
-    def collect(batch: list[TranscriptSegment], results: list) -> None:
-        pending.remove(batch)
-        on_result(batch, results)
-
-    if workers > 1 and len(batches) > 1:
+    if workers > 1 and len(pending) > 1:
         try:
             run_in_pool(
                 partial(align_batch, deadline),
-                batches,
+                list(pending),
                 workers=workers,
                 initializer=init_worker,
-                initargs=(str(audio), aligner.cmn),
+                initargs=(str(audio), cmn),
                 on_result=collect,
                 check_cancelled=cancelled,
             )
         except POOL_UNAVAILABLE:
             pass  # what is left is aligned here, below
-    for batch in list(pending):
-        cancelled()
-        late = time.monotonic() > deadline
-        collect(batch, [SKIPPED if late else aligner.align(s) for s in batch])
+    if pending:
+        aligner = Aligner(audio, cmn)
+        for batch in list(pending):
+            cancelled()
+            late = time.monotonic() > deadline
+            collect(batch, [SKIPPED if late else aligner.align(s) for s in batch])
     stats.seconds = time.monotonic() - began
     return stats
