@@ -11,21 +11,11 @@ a sixth of its cost (`loudnorm` works at 192 kHz): 3.6 s instead of 22 s of CPU 
 from __future__ import annotations
 
 import re
-import subprocess
 import threading
-from collections import deque
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.media import (
-    AAC_CODER,
-    FFmpegError,
-    ProgressCallback,
-    parse_progress_line,
-    require_tool,
-)
-from services.stages.base import StageInterrupted
+from services.media import AAC_CODER, FFmpegError, ProgressCallback, run_ffmpeg
 
 TARGET_I = -16.0  # LUFS, integrated
 TARGET_TP = -1.5  # dBTP, true peak
@@ -59,80 +49,6 @@ class LoudnessMeasurement:
     def needs_limiter(self) -> bool:
         """Tell whether the gain would push the true peak over the target."""
         return self.input_tp + self.gain_db > TARGET_TP
-
-
-def run_ffmpeg_info(
-    args: Sequence[str],
-    *,
-    duration: float | None = None,
-    on_progress: ProgressCallback | None = None,
-    cancel: threading.Event | None = None,
-    what: str = "ffmpeg",
-) -> str:
-    """Run ffmpeg at log level info (filters print their reports there); return its stderr."""
-    require_tool("ffmpeg")
-    cmd = [
-        "ffmpeg",
-        "-hide_banner",
-        "-nostdin",
-        "-y",
-        "-nostats",
-        "-v",
-        "info",
-        "-progress",
-        "pipe:1",
-        *args,
-    ]
-    process = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1
-    )
-    stderr: deque[str] = deque(maxlen=2000)
-    reader = threading.Thread(target=lambda: stderr.extend(process.stderr), daemon=True)
-    reader.start()
-    last = -1.0
-    try:
-        assert process.stdout is not None
-        for line in process.stdout:
-            if cancel is not None and cancel.is_set():
-                process.terminate()
-                raise StageInterrupted("interrupted by the user")
-            fraction = parse_progress_line(line, duration)
-            if fraction is not None and on_progress and fraction > last:
-                last = fraction
-                on_progress(fraction)
-        returncode = process.wait()
-    except BaseException:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        raise
-    reader.join(timeout=5)
-    text = "".join(stderr)
-    if returncode != 0:
-        raise FFmpegError(f"{what} failed: {telling_line(text) or f'exit code {returncode}'}")
-    if on_progress and last < 1.0:
-        on_progress(1.0)
-    return text
-
-
-# ffmpeg's closing words after a failure; the line before them says what went wrong.
-GENERIC_FAILURE_LINES = (
-    "Conversion failed!",
-    "Error while processing the decoded data",
-    "Failed to inject frame into filter network",
-    "Error reinitializing filters!",
-    "Error marking filters as finished",
-    "Error while filtering",
-)
-
-
-def telling_line(stderr: str) -> str:
-    """Return ffmpeg's last stderr line that says more than "Conversion failed!"."""
-    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-    for line in reversed(lines):
-        if not line.startswith(GENERIC_FAILURE_LINES):
-            return line
-    return lines[-1] if lines else ""
 
 
 def _number(value: object) -> float:
@@ -176,12 +92,13 @@ def measure_loudness(
     cancel: threading.Event | None = None,
 ) -> LoudnessMeasurement:
     """Measure the first audio track of `path` (integrated loudness and true peak)."""
-    stderr = run_ffmpeg_info(
+    stderr = run_ffmpeg(
         ["-i", f"file:{path}", "-map", "0:a:0", "-af", meter_filter(True), "-f", "null", "-"],
         duration=duration,
         on_progress=on_progress,
         cancel=cancel,
         what="Measuring loudness",
+        loglevel="info",
     )
     return parse_ebur128_summary(stderr)
 
@@ -220,7 +137,7 @@ def encode_normalised(
     """Encode the first audio track of `src` to AAC in `dst` (.m4a), brought to the target."""
     chain = normalising_filter(measured)
     graph = f"[0:a:0]{chain or 'anull'},asplit[out][meter];[meter]{meter_filter(False)},anullsink"
-    stderr = run_ffmpeg_info(
+    stderr = run_ffmpeg(
         [
             "-i",
             f"file:{src}",
@@ -245,6 +162,7 @@ def encode_normalised(
         on_progress=on_progress,
         cancel=cancel,
         what="Normalising loudness",
+        loglevel="info",
     )
     kind = "none" if chain is None else "limited" if measured.needs_limiter else "linear"
     return LoudnessResult(parse_ebur128_summary(stderr).input_i, kind)
@@ -252,9 +170,10 @@ def encode_normalised(
 
 def integrated_loudness(path: Path, cancel: threading.Event | None = None) -> float:
     """Return the integrated loudness (LUFS) of the first audio track, by the ebur128 filter."""
-    stderr = run_ffmpeg_info(
+    stderr = run_ffmpeg(
         ["-i", f"file:{path}", "-map", "0:a:0", "-af", meter_filter(False), "-f", "null", "-"],
         cancel=cancel,
         what="Metering loudness",
+        loglevel="info",
     )
     return parse_ebur128_summary(stderr).input_i

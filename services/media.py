@@ -201,6 +201,26 @@ def parse_progress_line(line: str, total_seconds: float | None) -> float | None:
     return None
 
 
+# ffmpeg's closing words after a failure; the line before them says what went wrong.
+GENERIC_FAILURE_LINES = (
+    "Conversion failed!",
+    "Error while processing the decoded data",
+    "Failed to inject frame into filter network",
+    "Error reinitializing filters!",
+    "Error marking filters as finished",
+    "Error while filtering",
+)
+
+
+def telling_line(stderr: str) -> str:
+    """Return ffmpeg's last stderr line that says more than "Conversion failed!"."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    for line in reversed(lines):
+        if not line.startswith(GENERIC_FAILURE_LINES):
+            return line
+    return lines[-1] if lines else ""
+
+
 def run_ffmpeg(
     args: Sequence[str],
     *,
@@ -208,8 +228,13 @@ def run_ffmpeg(
     on_progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
     what: str = "ffmpeg",
-) -> None:
-    """Run ffmpeg with `args`, reporting progress from `-progress`; raise FFmpegError on failure."""
+    loglevel: str = "error",
+) -> str:
+    """Run ffmpeg with `args`, reporting progress from `-progress`; return its stderr.
+
+    `loglevel="info"` keeps what filters report there (ebur128's summary); failures raise
+    FFmpegError ending with ffmpeg's most telling stderr line.
+    """
     require_tool("ffmpeg")
     cmd = [
         "ffmpeg",
@@ -217,7 +242,7 @@ def run_ffmpeg(
         "-nostdin",
         "-y",
         "-loglevel",
-        "error",
+        loglevel,
         "-progress",
         "pipe:1",
         "-nostats",
@@ -226,7 +251,7 @@ def run_ffmpeg(
     process = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1
     )
-    stderr_tail: deque[str] = deque(maxlen=40)
+    stderr_tail: deque[str] = deque(maxlen=2000)
     reader = threading.Thread(
         target=lambda: stderr_tail.extend(process.stderr),
         daemon=True,  # type: ignore[arg-type]
@@ -249,12 +274,13 @@ def run_ffmpeg(
             process.kill()
             process.wait()
         raise
-    reader.join(timeout=2)
+    reader.join(timeout=5)
+    text = "".join(stderr_tail)
     if returncode != 0:
-        tail = _last_line("".join(stderr_tail)) or f"exit code {returncode}"
-        raise FFmpegError(f"{what} failed: {tail}")
+        raise FFmpegError(f"{what} failed: {telling_line(text) or f'exit code {returncode}'}")
     if on_progress and last < 1.0:
         on_progress(1.0)
+    return text
 
 
 def run_tool(cmd: Sequence[str], *, what: str, input_text: str | None = None) -> str:

@@ -15,9 +15,8 @@ from services.loudness import (
     LoudnessMeasurement,
     meter_filter,
     parse_ebur128_summary,
-    run_ffmpeg_info,
 )
-from services.media import OutputFormat, ProgressCallback
+from services.media import OutputFormat, ProgressCallback, run_ffmpeg
 
 
 @dataclass(frozen=True)
@@ -64,11 +63,12 @@ def join_sound(
         args += ["-i", f"file:{piece.path}"]
     args += ["-filter_complex_script", str(script), "-map", "[out]", "-c:a", "flac"]
     args += ["-vn", f"file:{out}"]
-    stderr = run_ffmpeg_info(
+    stderr = run_ffmpeg(
         args,
         duration=sum(p.seconds for p in pieces),
         on_progress=on_progress,
         cancel=cancel,
         what="Joining the sound",
+        loglevel="info",
     )
     return parse_ebur128_summary(stderr)

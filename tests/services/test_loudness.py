@@ -15,9 +15,8 @@ from services.loudness import (
     measure_loudness,
     normalising_filter,
     parse_ebur128_summary,
-    telling_line,
 )
-from services.media import FFmpegError
+from services.media import FFmpegError, telling_line
 from tests.support.media import ffprobe_json
 
 # A tone with a loud 3 ms burst every two seconds: its peaks sit far above its loudness.
