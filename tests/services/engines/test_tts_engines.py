@@ -14,7 +14,7 @@ from services.engines.tts.cache import cache_dir
 from services.episodes.files import EpisodeFiles
 from services.stages.audio import AudioStage
 from services.stages.base import EngineUnavailableError, StageError
-from tests.services.stages.av_fixtures import EPISODE, write_script
+from tests.services.stages.av_fixtures import EPISODE, scripted_episode
 from tests.support.fake_openai import Reply
 from tests.support.media import ffprobe_json, make_speech_wav
 
@@ -35,10 +35,7 @@ def spoken(tmp_path_factory) -> dict[str, bytes]:
 @pytest.fixture
 def files(tmp_path) -> EpisodeFiles:
     """An episode with a two-clip script."""
-    files = EpisodeFiles.for_episode(tmp_path, EPISODE)
-    files.ensure_dirs()
-    write_script(files)
-    return files
+    return scripted_episode(tmp_path)
 
 
 def narration(files: EpisodeFiles) -> list[dict]:

@@ -62,6 +62,14 @@ def write_script(files: EpisodeFiles, clips: list[tuple[float, float]] = CLIPS) 
     return script
 
 
+def scripted_episode(data_dir: Path) -> EpisodeFiles:
+    """Create an episode with only the two-clip script (no media: enough for stage 5)."""
+    files = EpisodeFiles.for_episode(data_dir, EPISODE)
+    files.ensure_dirs()
+    write_script(files)
+    return files
+
+
 def make_episode(
     data_dir: Path,
     *,

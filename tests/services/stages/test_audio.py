@@ -11,7 +11,13 @@ from services.narration_audio import PAD_SECONDS, PEAK_CEILING_DBFS, TARGET_DBFS
 from services.script import narration_sections
 from services.stages.audio import AudioStage
 from services.stages.base import EngineUnavailableError, InputMissingError, InvalidInputError
-from tests.services.stages.av_fixtures import EPISODE, NARRATION, make_tone_wav, write_script
+from tests.services.stages.av_fixtures import (
+    EPISODE,
+    NARRATION,
+    make_tone_wav,
+    scripted_episode,
+    write_script,
+)
 from tests.support.media import ffprobe_json, make_speech_wav
 from tests.support.stage_runner import assert_monotonic_progress, run_stage
 
@@ -21,10 +27,7 @@ SECTION_IDS = list(NARRATION)
 @pytest.fixture
 def files(tmp_path) -> EpisodeFiles:
     """Return an episode with a two-clip script (no media needed for stage 5)."""
-    files = EpisodeFiles.for_episode(tmp_path, EPISODE)
-    files.ensure_dirs()
-    write_script(files)
-    return files
+    return scripted_episode(tmp_path)
 
 
 def _format(path) -> tuple:
