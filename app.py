@@ -20,12 +20,12 @@ def create_app(config: object | None = None) -> Flask:
     from models.base import tune_sqlite
     from models.schema import ensure_schema
     from routes import register_blueprints
+    from routes.guards import install_request_guards
     from routes.sockets import socketio
+    from services.pipeline.celery.queue_settings import check_redis_url
     from services.pipeline.controller import PipelineController
     from services.pipeline.events import SocketIOSink
-    from services.pipeline.queue_settings import check_redis_url
     from services.pipeline.recovery import recover_orphaned_sessions
-    from services.security import install_request_guards
 
     load_dotenv()
     app = Flask(__name__)
@@ -61,16 +61,16 @@ def create_app(config: object | None = None) -> Flask:
 
 def _executor(app: Flask, sink: object) -> object:
     """Return the executor PIPELINE_EXECUTOR names: local (the default) or celery."""
-    from services.pipeline.queue_settings import SetupError
+    from services.pipeline.celery.queue_settings import SetupError
 
     mode = app.config["PIPELINE_EXECUTOR"]
     if mode == "celery":
-        from services.pipeline.celery_executor import CeleryExecutor
+        from services.pipeline.celery.executor import CeleryExecutor
 
         return CeleryExecutor(app, sink)
     if mode != "local":
         raise SetupError(f"PIPELINE_EXECUTOR must be local or celery, not {mode!r}")
-    from services.pipeline.local_executor import LocalExecutor
+    from services.pipeline.local.executor import LocalExecutor
 
     return LocalExecutor(app, sink)
 
@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
 
             eventlet.monkey_patch()
     from routes.sockets import socketio
-    from services.pipeline.queue_settings import SetupError
+    from services.pipeline.celery.queue_settings import SetupError
 
     try:
         app = create_app()

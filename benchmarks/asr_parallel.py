@@ -15,7 +15,7 @@ import ffmpeg
 from benchmarks.episode import EPISODE, run_stage
 from benchmarks.report import Row, markdown_table
 from services.episodes.files import EpisodeFiles
-from services.media import audio_seconds, compile_args, run_ffmpeg
+from services.media.ffmpeg import audio_seconds, compile_args, run_ffmpeg
 from services.stages.transcript import TranscriptStage
 
 GROUP = "Parallel speech recognition"

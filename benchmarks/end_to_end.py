@@ -11,11 +11,11 @@ from app import create_app
 from benchmarks.report import Row
 from config.settings import TestConfig
 from models import PipelineSession, db
-from services.episodes.store import create_from_local_file
-from services.media import media_duration
+from services.media.ffmpeg import media_duration
 from services.pipeline.controller import PipelineController
+from services.pipeline.episode_store import create_from_local_file
 from services.pipeline.events import RecordingSink
-from services.pipeline.local_executor import LocalExecutor
+from services.pipeline.local.executor import LocalExecutor
 from services.stages.registry import STAGES
 
 GROUP = "End to end (all seven stages)"

@@ -10,10 +10,10 @@ from pathlib import Path
 from unittest import mock
 
 from services.episodes.files import EpisodeFiles
-from services.pipeline.context import StageContext
-from services.pipeline.options import RunOptions
+from services.run.options import RunOptions
 from services.stages import compilation
 from services.stages.base import Stage
+from services.stages.context import StageContext
 from services.stages.registry import STAGES
 
 EPISODE = "bench"

@@ -20,7 +20,7 @@ from urllib.parse import urlparse
 
 from benchmarks.episode import run_stage
 from benchmarks.report import Row, markdown_table
-from services.downloader import FORMAT
+from services.sources.downloader import FORMAT
 from services.stages.extraction import ExtractionStage
 from tests.support.http_media import serve_file
 
@@ -43,7 +43,7 @@ def _yt_dlp() -> str:
 def bare_tool_commands(url: str, out: Path) -> list[list[str]]:
     """Return the commands doing stage 1's job by hand: download, 16 kHz WAV, mp4 remux.
 
-    The yt-dlp options are those of services.downloader.build_options that change the
+    The yt-dlp options are those of services.sources.downloader.build_options that change the
     work; the ffmpeg arguments are the ones stage 1 passes for a source it can stream-copy,
     without its `-progress pipe:1 -nostats` plumbing.
     """

@@ -48,7 +48,7 @@ from benchmarks.live_probes import (
 )
 from benchmarks.report import Row, markdown_table
 from services.pipeline.recorder import LOG_FLUSH_SECONDS
-from services.sample import generate_sample
+from services.sources.sample import generate_sample
 from tests.support.processes import wait_for
 from tests.support.server import upload_sample
 

@@ -1,6 +1,6 @@
 """A bench worker: one stage that logs lines at a fixed rate over the real worker's event pipe.
 
-It speaks the protocol of `services.pipeline.worker` with that module's own `EventWriter`
+It speaks the protocol of `services.pipeline.runner` with that module's own `EventWriter`
 (JSON lines on --events-fd) and `EventLogHandler` (standard logging → `log` events), so the
 lines take the production path from the pipe on. Started by `benchmarks.live_server`.
 """
@@ -15,7 +15,7 @@ import socket
 import sys
 import time
 
-from services.pipeline.worker import WORKER_NICENESS, EventLogHandler, EventWriter
+from services.pipeline.runner import WORKER_NICENESS, EventLogHandler, EventWriter
 
 PROGRESS_SECONDS = 0.1  # a real stage reports progress about this often (ffmpeg -progress)
 PADDING = "x" * 60  # makes a line about as long as an ffmpeg or yt-dlp log line

@@ -24,9 +24,9 @@ import time
 from collections.abc import Callable
 from functools import partial
 
-from services.pipeline import local_executor
 from services.pipeline.events import SocketIOSink
-from services.pipeline.relay import spawn_worker
+from services.pipeline.local import executor as local_executor
+from services.pipeline.local.relay import spawn_worker
 
 
 def stamped_emit(self: SocketIOSink, event: str, payload: dict) -> None:

@@ -26,7 +26,7 @@ from unittest import mock
 from benchmarks.episode import keeping_compile_dir, prepare_episode, run_stage
 from benchmarks.report import Row, markdown_table
 from services.episodes.files import EpisodeFiles
-from services.media import media_duration
+from services.media.ffmpeg import media_duration
 from services.stages.clipping import ClippingStage
 from services.stages.compilation import CompilationStage
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.sample import generate_sample
+from services.sources.sample import generate_sample
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / ".bench"

@@ -25,12 +25,12 @@ from pathlib import Path
 from benchmarks.episode import keeping_compile_dir, prepare_episode, run_stage
 from benchmarks.report import Row, markdown_table
 from services.episodes.files import EpisodeFiles
-from services.loudness import meter_filter
-from services.media import OutputFormat, audio_seconds, media_duration, probe, run_ffmpeg
-from services.script import NARRATION_TYPES, clip_sections, load_script
+from services.episodes.script import NARRATION_TYPES, clip_sections, load_script
+from services.media.ffmpeg import OutputFormat, audio_seconds, media_duration, probe, run_ffmpeg
+from services.media.loudness import meter_filter
+from services.media.title_cards import card_frames, card_pieces, render_card
 from services.stages.clipping import ClippingStage, cut_args, plan_clips
 from services.stages.compilation import CompilationStage
-from services.title_cards import card_frames, card_pieces, render_card
 
 GROUP = "Obvious wins (before → after)"
 

@@ -11,11 +11,11 @@ from flask.cli import AppGroup
 
 from cli.terminal import TerminalSink
 from models import Episode
-from services.episodes import store
+from services.library.presets import PresetError
+from services.pipeline import episode_store as store
 from services.pipeline.controller import PipelineController, PipelineError
-from services.pipeline.local_executor import LocalExecutor
-from services.pipeline.options import ALL_STAGES
-from services.presets import PresetError
+from services.pipeline.local.executor import LocalExecutor
+from services.run.options import ALL_STAGES
 
 pipeline_cli = AppGroup("pipeline", help="Run the pipeline from the terminal.")
 
@@ -113,8 +113,8 @@ def run_command(
 @click.option("--loglevel", default="INFO", show_default=True)
 def worker_command(concurrency: int, queues: str | None, name: str | None, loglevel: str) -> None:
     """Run a Celery worker for the distributed mode (PIPELINE_EXECUTOR=celery)."""
-    from services.pipeline.celery_app import run_worker
-    from services.pipeline.queue_settings import SetupError
+    from services.pipeline.celery.app import run_worker
+    from services.pipeline.celery.queue_settings import SetupError
 
     try:
         run_worker(current_app._get_current_object(), concurrency, queues, name, loglevel)
@@ -134,7 +134,7 @@ def worker_command(concurrency: int, queues: str | None, name: str | None, logle
 @click.option("--voices", type=click.IntRange(1, 2), default=1, show_default=True)
 def sample_command(minutes: float, out_path: Path | None, voices: int) -> None:
     """Write a synthetic talk video with WebVTT captions and print its path."""
-    from services.sample import generate_sample
+    from services.sources.sample import generate_sample
 
     target = (
         out_path or Path(current_app.config["DATA_DIR"]) / "samples" / f"talk-{minutes:g}min.mp4"

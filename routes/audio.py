@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, jsonify, render_template, request
 
 from models import Episode, db
 from services.episodes.files import EpisodeFiles
-from services.narration_import import (
+from services.episodes.narration_import import (
     NarrationError,
     delete_narration,
     import_narration,

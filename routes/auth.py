@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, render_template, request, session
 
-from services.security import token_matches
+from routes.guards import token_matches
 
 bp = Blueprint("auth", __name__)
 

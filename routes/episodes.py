@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, render_template, request
 
 from models import Episode, db
-from services.episodes import store
+from services.pipeline import episode_store as store
 
 bp = Blueprint("episodes", __name__)
 

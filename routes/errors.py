@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from services.errors import ClientError
+from services.run.errors import ClientError
 
 
 def error_response(message: str, status: int, field: str | None = None, **extra):  # noqa: ANN201

@@ -6,8 +6,8 @@ from flask import Blueprint, current_app, jsonify, render_template, request
 
 from models import Episode, db
 from services.engines.registry import engine_kinds, list_engines
-from services.episodes.store import episode_for_run
 from services.pipeline.controller import PipelineError, get_controller
+from services.pipeline.episode_store import episode_for_run
 from services.stages.registry import describe_stages
 
 bp = Blueprint("pipeline", __name__)

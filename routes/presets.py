@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, render_template, request
 
-from services import presets
+from services.library import presets
 
 bp = Blueprint("presets", __name__)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, render_template, request
 
-from services import prompts
-from services.presets import presets_using_prompt
+from services.library import prompts
+from services.library.presets import presets_using_prompt
 
 bp = Blueprint("prompts", __name__)
 

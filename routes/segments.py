@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, render_template, request
 
 from models import Episode, db
 from services.episodes.files import EpisodeFiles
-from services.segment_selection import (
+from services.episodes.selection import (
     SelectionError,
     analysed_segments,
     save_selection,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import current_app, request
 from flask_socketio import SocketIO, emit
 
+from routes.guards import request_authenticated, token_matches
 from services.pipeline.controller import get_controller
 from services.pipeline.events import STATE_EVENT
-from services.security import request_authenticated, token_matches
 
 # Handlers are declared on the unbound extension; every `init_app` attaches them to its server.
 socketio = SocketIO()

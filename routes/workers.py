@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app
 
-from services.pipeline.workers import list_workers
+from services.pipeline.celery.inspection import list_workers
 
 bp = Blueprint("workers", __name__)
 

@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["DATA_DIR"] = str(data_dir)
         os.environ.setdefault("SECRET_KEY", "screenshots-only")
         from app import create_app
-        from services.sample import generate_sample
+        from services.sources.sample import generate_sample
 
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         video = generate_sample(

@@ -77,7 +77,7 @@ def live_server(app) -> Iterator[str]:  # noqa: ANN001
 @pytest.fixture(scope="session")
 def sample_talk(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Generate the 1-minute synthetic talk (mp4 + .en.vtt sidecar) once per test run."""
-    from services.sample import generate_sample
+    from services.sources.sample import generate_sample
 
     out = tmp_path_factory.mktemp("sample") / "talk.mp4"
     return generate_sample(out, minutes=1.0, size="320x180")

@@ -5,45 +5,8 @@ from __future__ import annotations
 import importlib
 
 from services.engines.base import Engine
-from services.stages.base import EngineUnavailableError, StageError
-
-# kind -> name -> "module:Class". "auto" choices are resolved by the stage, not here.
-ENGINE_PATHS: dict[str, dict[str, str]] = {
-    "transcript": {
-        "captions": "services.engines.asr.captions:CaptionsEngine",
-        "pocketsphinx": "services.engines.asr.sphinx:PocketsphinxEngine",
-        "faster-whisper": "services.engines.asr.whisper:FasterWhisperEngine",
-        "openai": "services.engines.asr.openai_asr:OpenAITranscriptEngine",
-    },
-    "analysis": {
-        "heuristic": "services.engines.analysis.heuristic:HeuristicAnalysisEngine",
-        "llm": "services.engines.analysis.llm:LLMAnalysisEngine",
-    },
-    "narrative": {
-        "template": "services.engines.narrative.template:TemplateNarrativeEngine",
-        "llm": "services.engines.narrative.llm:LLMNarrativeEngine",
-    },
-    "tts": {
-        "espeak": "services.engines.tts.espeak:EspeakEngine",
-        "edge-tts": "services.engines.tts.edge:EdgeTTSEngine",
-        "elevenlabs": "services.engines.tts.elevenlabs:ElevenLabsEngine",
-        "openai": "services.engines.tts.openai_tts:OpenAITTSEngine",
-    },
-    # Speaker labels for stage 2 (RunOptions.diarization); listed for the engines page too.
-    "diarization": {
-        "embedded": "services.diarization.embedded:EmbeddedDiarizer",
-        "pyannote": "services.diarization.pyannote_engine:PyannoteDiarizer",
-    },
-}
-
-# The offline engine to suggest when a hosted or optional one fails.
-FALLBACKS: dict[str, str] = {
-    "transcript": "captions (or pocketsphinx)",
-    "analysis": "heuristic",
-    "narrative": "template",
-    "tts": "espeak",
-    "diarization": "embedded",
-}
+from services.run.engine_catalog import ENGINE_PATHS, FALLBACKS
+from services.run.errors import EngineUnavailableError, StageError
 
 
 def fallback_hint(kind: str, name: str) -> str:

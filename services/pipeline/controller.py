@@ -13,11 +13,12 @@ from sqlalchemy import select
 from models import Episode, LogRecord, PipelineSession, StageRun, db
 from models.session import ACTIVE_STATUSES
 from services.episodes.files import EpisodeFiles
-from services.errors import ClientError
+from services.library.presets import get_preset, run_options_from_preset
+from services.library.run_choices import validate_choices
 from services.pipeline.events import EventSink
-from services.pipeline.options import RunOptions
 from services.pipeline.validation import stage_dependency_errors
-from services.presets import get_preset, run_options_from_preset
+from services.run.errors import ClientError
+from services.run.options import RunOptions
 
 
 class PipelineError(ClientError):
@@ -69,7 +70,7 @@ class PipelineController:
         merged.update({k: v for k, v in data.items() if v is not None and k != "preset"})
         merged.setdefault("caption_language", self.app.config.get("CAPTION_LANGUAGE", "en"))
         options = RunOptions.from_dict(merged)
-        options.validate_choices(self.data_dir)
+        validate_choices(options, self.data_dir)
         options.source = episode.source
         options.source_kind = episode.source_kind
         return options

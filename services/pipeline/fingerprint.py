@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 
 from services.episodes.files import EpisodeFiles
-from services.pipeline.options import RunOptions
-from services.prompts import PromptNotFound, find_prompt
-from services.script import clip_sections, load_script, narration_sections
+from services.episodes.script import clip_sections, load_script, narration_sections
+from services.library.prompts import PromptNotFound, find_prompt
+from services.run.options import RunOptions
 
 # The options each stage's output depends on.
 STAGE_OPTIONS: dict[int, tuple[str, ...]] = {

@@ -222,7 +222,7 @@ class SessionRecorder:
         self._send_progress(self._progress_payload(number, status), force=True)
 
     def _on_usage(self, event: dict) -> None:
-        from services.engines.llm.usage import add_usage
+        from services.engines.clients.usage import add_usage
 
         self.outputs["token_usage"] = add_usage(self.outputs.get("token_usage"), event)
         self._update_session(outputs=self.outputs)

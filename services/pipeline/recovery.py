@@ -16,7 +16,7 @@ from services.atomic import remove_partials
 from services.episodes.files import EpisodeFiles
 
 log = logging.getLogger(__name__)
-WORKER_MODULE = b"services.pipeline.worker"
+WORKER_MODULE = b"services.pipeline.runner"
 
 
 def process_alive(pid: int | None) -> bool:

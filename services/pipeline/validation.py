@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from services.episodes.artifacts import ARTIFACTS, artifact_exists
 from services.episodes.files import EpisodeFiles
-from services.pipeline.artifacts import ARTIFACTS, artifact_exists
-from services.pipeline.options import RunOptions
+from services.run.options import RunOptions
 from services.stages.registry import STAGES
 
 

@@ -11,13 +11,14 @@ from services.engines.analysis.base import (
     AnalysisOptions,
     transcript_sentences,
 )
-from services.guidelines import Guideline, GuidelineError, load_guideline
-from services.prompts import PromptNotFound, find_prompt, list_prompts
-from services.segments import segments_document, validate_segment
-from services.stages.base import InputMissingError, InvalidInputError, Stage
+from services.episodes.segments import segments_document, validate_segment
+from services.library.guidelines import Guideline, GuidelineError, load_guideline
+from services.library.prompts import PromptNotFound, find_prompt, list_prompts
+from services.run.errors import InputMissingError, InvalidInputError
+from services.stages.base import Stage
 
 if TYPE_CHECKING:
-    from services.pipeline.context import StageContext
+    from services.stages.context import StageContext
 
 
 def _fmt(seconds: float) -> str:
@@ -43,7 +44,7 @@ class AnalysisStage(Stage):
         ctx.progress("load", 0.5, "transcript read")
         guideline = self._guideline(ctx)
         # Imported here: the registry imports services.stages.base, whose package imports us.
-        from services.engines.llm.usage import attach_hooks
+        from services.engines.clients.usage import attach_hooks
         from services.engines.registry import get_engine
 
         engine = get_engine("analysis", ctx.options.analysis_engine)

@@ -9,19 +9,20 @@ from typing import TYPE_CHECKING
 
 from pydub import AudioSegment
 
-from services.engines.llm.usage import attach_hooks
+from services.engines.clients.usage import attach_hooks
 from services.engines.registry import get_engine
 from services.engines.tts.base import TTSEngine
 from services.engines.tts.cache import SpeechCache
 from services.episodes.files import is_safe_id
-from services.ffmpeg_jobs import Job, run_jobs
-from services.media import probe, stream_of
-from services.narration_audio import normalise_narration
-from services.script import load_script, narration_sections
-from services.stages.base import InputMissingError, InvalidInputError, Stage
+from services.episodes.script import load_script, narration_sections
+from services.media.ffmpeg import probe, stream_of
+from services.media.jobs import Job, run_jobs
+from services.media.narration_audio import normalise_narration
+from services.run.errors import InputMissingError, InvalidInputError
+from services.stages.base import Stage
 
 if TYPE_CHECKING:
-    from services.pipeline.context import StageContext
+    from services.stages.context import StageContext
 
 
 class AudioStage(Stage):

@@ -5,46 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
-    from services.pipeline.context import StageContext
-
-
-class StageError(Exception):
-    """A stage failed for a reason the user can act on; the message says what and how."""
-
-    error_type = "stage_error"
-    recoverable = True
-
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
-        self.hint = hint
-        super().__init__(f"{message} {hint}".strip() if hint else message)
-
-
-class InputMissingError(StageError):
-    """A file the stage needs is not there."""
-
-    error_type = "input_missing"
-
-
-class InvalidInputError(StageError):
-    """The input exists but cannot be used (bad URL, unreadable media, no speech...)."""
-
-    error_type = "invalid_input"
-
-
-class ToolError(StageError):
-    """An external tool (ffmpeg, yt-dlp, espeak-ng) failed; the message carries its last words."""
-
-    error_type = "tool_failed"
-
-
-class EngineUnavailableError(StageError):
-    """The chosen engine cannot run here (package, model or key missing)."""
-
-    error_type = "engine_unavailable"
-
-
-class StageInterrupted(Exception):
-    """The run was interrupted by the user; not an error of the stage."""
+    from services.stages.context import StageContext
 
 
 class Stage:
@@ -57,7 +18,7 @@ class Stage:
     sub_stages: ClassVar[tuple[str, ...]]
     # Relative cost of each sub-stage, used to turn sub-stage fractions into stage progress.
     weights: ClassVar[tuple[float, ...] | None] = None
-    # Artifact keys (see services.pipeline.artifacts) this stage reads and writes.
+    # Artifact keys (see services.episodes.artifacts) this stage reads and writes.
     inputs: ClassVar[tuple[str, ...]] = ()
     outputs: ClassVar[tuple[str, ...]] = ()
 

@@ -11,13 +11,14 @@ import ffmpeg
 
 from services.atomic import atomic_output, read_json, write_json_atomic
 from services.episodes.files import is_safe_id
-from services.ffmpeg_jobs import Job, ProgressCallback, run_jobs
-from services.media import OutputFormat, compile_args, probe, run_ffmpeg, stream_of
-from services.script import clip_sections, load_script
-from services.stages.base import InputMissingError, InvalidInputError, Stage, ToolError
+from services.episodes.script import clip_sections, load_script
+from services.media.ffmpeg import OutputFormat, compile_args, probe, run_ffmpeg, stream_of
+from services.media.jobs import Job, ProgressCallback, run_jobs
+from services.run.errors import InputMissingError, InvalidInputError, ToolError
+from services.stages.base import Stage
 
 if TYPE_CHECKING:
-    from services.pipeline.context import StageContext
+    from services.stages.context import StageContext
 
 MANIFEST_NAME = "clips.json"
 # A clip may end this far past the probed end of the video (container rounding) and is clamped.

@@ -13,13 +13,21 @@ from typing import TYPE_CHECKING
 import ffmpeg
 
 from services.atomic import atomic_output, read_json, write_json_atomic, write_text_atomic
-from services.downloader import Downloader, choose_captions
-from services.media import FFmpegError, compile_args, probe, require_tool, run_ffmpeg, stream_of
-from services.stages.base import InputMissingError, InvalidInputError, Stage, StageError
-from services.url_safety import UnsafeURLError, validate_source_url
+from services.media.ffmpeg import (
+    FFmpegError,
+    compile_args,
+    probe,
+    require_tool,
+    run_ffmpeg,
+    stream_of,
+)
+from services.run.errors import InputMissingError, InvalidInputError, StageError
+from services.sources.downloader import Downloader, choose_captions
+from services.sources.url_safety import UnsafeURLError, validate_source_url
+from services.stages.base import Stage
 
 if TYPE_CHECKING:
-    from services.pipeline.context import StageContext
+    from services.stages.context import StageContext
 
 SILENCE_DB = -90.0
 COPY_VIDEO = {"h264": ("yuv420p", "yuvj420p")}

@@ -9,13 +9,14 @@ from typing import TYPE_CHECKING
 from services.atomic import read_json, write_json_atomic
 from services.engines.narrative.base import NarrativeEngine, check_script, spoken_seconds
 from services.engines.narrative.template import TemplateCheckError
-from services.prompts import PromptNotFound, find_prompt, list_prompts
-from services.segment_selection import record_auto_selection, user_selection_is_current
-from services.segments import SegmentsError, chronological, load_segments
-from services.stages.base import InputMissingError, InvalidInputError, Stage
+from services.episodes.segments import SegmentsError, chronological, load_segments
+from services.episodes.selection import record_auto_selection, user_selection_is_current
+from services.library.prompts import PromptNotFound, find_prompt, list_prompts
+from services.run.errors import InputMissingError, InvalidInputError
+from services.stages.base import Stage
 
 if TYPE_CHECKING:
-    from services.pipeline.context import StageContext
+    from services.stages.context import StageContext
 
 
 class NarrativeStage(Stage):
@@ -36,7 +37,7 @@ class NarrativeStage(Stage):
         ctx.progress("load", 0.5, f"{len(segments)} segments from the {source}")
         prompt = self._prompt(ctx)
         # Imported here: the registry imports services.stages.base, whose package imports us.
-        from services.engines.llm.usage import attach_hooks
+        from services.engines.clients.usage import attach_hooks
         from services.engines.registry import get_engine
 
         engine = get_engine("narrative", ctx.options.narrative_engine)

@@ -5,19 +5,15 @@ from __future__ import annotations
 from typing import ClassVar, cast
 
 from services.atomic import write_json_atomic
-from services.diarization.stage import label_speakers
-from services.engines.asr.base import TranscriptEngine, TranscriptSegment
-from services.engines.asr.captions import pick_caption_file
-from services.engines.llm.usage import attach_hooks
+from services.engines.clients.usage import attach_hooks
 from services.engines.registry import get_engine
-from services.media import audio_seconds
-from services.pipeline.context import StageContext
-from services.stages.base import (
-    EngineUnavailableError,
-    InputMissingError,
-    InvalidInputError,
-    Stage,
-)
+from services.engines.transcript.base import TranscriptEngine, TranscriptSegment
+from services.engines.transcript.captions import pick_caption_file
+from services.media.ffmpeg import audio_seconds
+from services.run.errors import EngineUnavailableError, InputMissingError, InvalidInputError
+from services.stages.base import Stage
+from services.stages.context import StageContext
+from services.stages.speakers import label_speakers
 
 
 def tidy_segments(segments: list[TranscriptSegment], duration: float) -> list[dict]:
@@ -150,7 +146,7 @@ def choose_engine(ctx: StageContext) -> tuple[TranscriptEngine, str]:
     captions = pick_caption_file(ctx.files, ctx.options.caption_language)
     if captions is not None:
         return transcript_engine("captions"), f"auto: found {captions.name}"
-    from services.engines.asr.whisper import FasterWhisperEngine
+    from services.engines.transcript.whisper import FasterWhisperEngine
 
     if FasterWhisperEngine.availability()[0]:  # local and far better than pocketsphinx
         return transcript_engine("faster-whisper"), "auto: no captions; a Whisper model is here"

@@ -14,7 +14,7 @@ import requests
 
 from services.atomic import write_json_atomic
 from services.episodes.files import EpisodeFiles
-from services.segments import segments_document
+from services.episodes.segments import segments_document
 from tests.browser.conftest import (
     CHROMIUM,
     CHROMIUM_ARGS,

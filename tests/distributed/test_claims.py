@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from models import Episode, LogRecord, PipelineSession, StageRun, db, utcnow
-from services.pipeline import claims
+from services.pipeline.celery import claims
 from services.pipeline.controller import PipelineError
 from services.pipeline.events import RecordingSink
 
@@ -36,7 +36,7 @@ def pg_app(data_dir: Path, dist_database_url: str, dist_redis_url: str, monkeypa
 @pytest.fixture
 def executor(pg_app):  # noqa: ANN001, ANN201
     """Return a CeleryExecutor on the app, without its background sweeper."""
-    from services.pipeline.celery_executor import CeleryExecutor
+    from services.pipeline.celery.executor import CeleryExecutor
 
     return CeleryExecutor(pg_app, RecordingSink(), sweep=False)
 
@@ -138,7 +138,7 @@ def test_sweeper_ends_only_silent_sessions(pg_app, executor) -> None:  # noqa: A
 
 
 def test_unreachable_broker_fails_the_session_with_503(pg_app, monkeypatch) -> None:  # noqa: ANN001
-    from services.pipeline.celery_executor import CeleryExecutor
+    from services.pipeline.celery.executor import CeleryExecutor
 
     closed = "redis://127.0.0.1:9/0"  # nothing listens there
     monkeypatch.setenv("CELERY_BROKER_URL", closed)  # Celery reads it before its own config

@@ -10,9 +10,9 @@ import pytest
 
 from models import Episode, db
 from services.episodes.files import EpisodeFiles
-from services.loudness import integrated_loudness
-from services.media import media_duration
-from services.script import clip_sections, load_script, narration_sections
+from services.episodes.script import clip_sections, load_script, narration_sections
+from services.media.ffmpeg import media_duration
+from services.media.loudness import integrated_loudness
 from tests.support.media import ffprobe_json
 
 pytestmark = pytest.mark.slow

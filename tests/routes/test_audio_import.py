@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from models import Episode, db
-from services import narration_import
 from services.atomic import write_json_atomic
+from services.episodes import narration_import
 from services.episodes.files import EpisodeFiles
-from services.media import probe
+from services.media.ffmpeg import probe
 from tests.support.media import make_speech_wav
 
 SCRIPT = {
@@ -124,7 +124,7 @@ def test_refusals_do_not_reveal_server_paths(
 def test_uploaded_narration_is_what_the_final_video_carries(  # noqa: ANN001
     app, client, episode: EpisodeFiles, tmp_path: Path
 ) -> None:
-    from services.media import media_duration
+    from services.media.ffmpeg import media_duration
     from tests.support.media import make_video
 
     make_video(episode.original_video, seconds=5.0)

@@ -9,7 +9,7 @@ import pytest
 from models import Episode, db
 from services.atomic import read_json, write_json_atomic
 from services.episodes.files import EpisodeFiles
-from services.segments import load_segments, segments_document
+from services.episodes.segments import load_segments, segments_document
 
 SEVERITY_ORDER = ["LOW", "MEDIUM", "HIGH", "CRITICAL"]
 

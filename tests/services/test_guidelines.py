@@ -6,13 +6,13 @@ import pytest
 
 from config.settings import BUILTIN_PROMPTS_DIR
 from services.engines.analysis.text import CueMatcher, stems
-from services.guidelines import (
+from services.episodes.segments import SEVERITIES
+from services.library.guidelines import (
     GuidelineError,
     SeverityThresholds,
     load_guideline,
     parse_guideline,
 )
-from services.segments import SEVERITIES
 
 VALID = """\
 name = "Test"

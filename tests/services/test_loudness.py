@@ -6,7 +6,8 @@ import subprocess
 
 import pytest
 
-from services.loudness import (
+from services.media.ffmpeg import FFmpegError, telling_line
+from services.media.loudness import (
     TARGET_I,
     TARGET_TP,
     LoudnessMeasurement,
@@ -16,7 +17,6 @@ from services.loudness import (
     normalising_filter,
     parse_ebur128_summary,
 )
-from services.media import FFmpegError, telling_line
 from tests.support.media import ffprobe_json
 
 # A tone with a loud 3 ms burst every two seconds: its peaks sit far above its loudness.

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from services.sample import HOT, generate_sample
+from services.sources.sample import HOT, generate_sample
 from tests.support.media import ffprobe_json
 
 CUE_TIME = re.compile(r"^(\d\d):(\d\d):(\d\d)\.(\d\d\d) --> (\d\d):(\d\d):(\d\d)\.(\d\d\d)$")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.security import host_allowed, origin_matches
+from routes.guards import host_allowed, origin_matches
 
 ALLOWED = ["localhost", "127.0.0.1", "[::1]"]
 

@@ -7,7 +7,7 @@ import copy
 import pytest
 
 from services.atomic import write_json_atomic
-from services.segments import (
+from services.episodes.segments import (
     REQUIRED_FIELDS,
     SEGMENT_FIELDS,
     SEVERITIES,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.subtitles import (
+from services.captions.subtitles import (
     TimelineEntry,
     ffmetadata,
     format_srt,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from services.media import OutputFormat
-from services.title_cards import card_frames, card_pieces, layout_text, render_card
+from services.media.ffmpeg import OutputFormat
+from services.media.title_cards import card_frames, card_pieces, layout_text, render_card
 from tests.support.media import ffprobe_json
 
 

@@ -7,8 +7,8 @@ import socket
 
 import pytest
 
-from services import url_safety
-from services.url_safety import UnsafeURLError, address_problem, validate_source_url
+from services.sources import url_safety
+from services.sources.url_safety import UnsafeURLError, address_problem, validate_source_url
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.webvtt import (
+from services.captions.reader import (
     captions_to_sentences,
     dedupe_cues,
     merge_sentences,

@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from services.episodes.files import EpisodeFiles
-from services.pipeline.context import StageContext
-from services.pipeline.options import RunOptions
+from services.run.options import RunOptions
 from services.stages.base import Stage
+from services.stages.context import StageContext
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""What an analysis engine is: transcript + guideline in, segments (services.segments) out."""
+"""What an analysis engine is: transcript + guideline in, analysed segments out."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from services.engines.base import Engine
-from services.guidelines import Guideline
+from services.library.guidelines import Guideline
 
 # report(sub_stage, fraction, message): the engine's measured progress. The analysis stage's
 # sub-stages an engine may report are "segment", "score" and "select"; the callback raises
@@ -89,7 +89,7 @@ def transcript_sentences(transcript: dict | list) -> list[Sentence]:
 
 
 class AnalysisEngine(Engine):
-    """Base of analysis engines; `analyse` returns segments valid per services.segments."""
+    """Base of analysis engines; `analyse` returns segments valid per services.episodes.segments."""
 
     kind: ClassVar[str] = "analysis"
 

@@ -38,8 +38,8 @@ from services.engines.analysis.tiling import (
     settle,
     tiles_for,
 )
-from services.guidelines import Guideline
-from services.segments import segment_id
+from services.episodes.segments import segment_id
+from services.library.guidelines import Guideline
 
 UNKNOWN_SPEAKER = "unknown"
 SALIENCE_WEIGHT = 0.5  # keeps a tile without cues below 1, the floor of any tile with cues

@@ -3,7 +3,7 @@
 The system prompt is the guideline file as written (comments included) plus the output
 format of API.md; the transcript goes in overlapping parts whose lines carry absolute
 timestamps. Each answer is parsed leniently, repaired where that is safe and checked with
-`services.segments.validate_segment`; an unusable answer is sent back with what was wrong,
+`services.episodes.segments.validate_segment`; an unusable answer is sent back with what was wrong,
 up to LLM_MAX_TRIES times. Segments found twice where parts overlap are merged.
 """
 
@@ -18,18 +18,18 @@ from services.engines.analysis.base import (
     ReportFn,
     transcript_sentences,
 )
-from services.engines.llm.chunks import TranscriptPart, clock, split_transcript
-from services.engines.llm.client import ChatClient, ChatEngine, NoUsableReply
-from services.engines.llm.http import ApiError
-from services.engines.llm.segments import (
+from services.engines.analysis.llm_chunks import TranscriptPart, clock, split_transcript
+from services.engines.analysis.llm_segments import (
     SentenceIndex,
     mark_cut,
     merge_segments,
     segments_of_reply,
 )
-from services.engines.llm.settings import env_number
-from services.guidelines import Guideline
-from services.stages.base import ToolError
+from services.engines.clients.chat import ChatClient, ChatEngine, NoUsableReply
+from services.engines.clients.http import ApiError
+from services.engines.clients.settings import env_number
+from services.library.guidelines import Guideline
+from services.run.errors import ToolError
 
 SETTINGS = "LLM_BASE_URL, LLM_API_KEY and LLM_MODEL"
 

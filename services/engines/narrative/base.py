@@ -16,8 +16,8 @@ from typing import ClassVar
 
 from services.engines.base import Engine
 from services.episodes.files import is_safe_id
-from services.script import NARRATION_TYPES, SECTION_TYPES
-from services.segments import segment_bounds
+from services.episodes.script import NARRATION_TYPES, SECTION_TYPES
+from services.episodes.segments import segment_bounds
 
 WORDS_PER_MINUTE = 150
 # report(fraction, message): progress of the "write" sub-stage; raises when the run stops.

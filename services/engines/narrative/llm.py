@@ -16,9 +16,9 @@ import re
 from pathlib import Path
 from typing import ClassVar
 
-from services.engines.llm.client import ChatClient, ChatEngine, NoUsableReply
-from services.engines.llm.http import ApiError
-from services.engines.llm.replies import ReplyError
+from services.engines.clients.chat import ChatClient, ChatEngine, NoUsableReply
+from services.engines.clients.http import ApiError
+from services.engines.clients.replies import ReplyError
 from services.engines.narrative.base import (
     NarrativeEngine,
     WriteReport,
@@ -26,8 +26,8 @@ from services.engines.narrative.base import (
     clip_section,
     narration_section,
 )
-from services.segments import segment_bounds
-from services.stages.base import InvalidInputError, ToolError
+from services.episodes.segments import segment_bounds
+from services.run.errors import InvalidInputError, ToolError
 
 SETTINGS = "LLM_BASE_URL, LLM_API_KEY and LLM_MODEL"
 _NUMBER = re.compile(r"(\d+)\s*$")

@@ -23,7 +23,7 @@ from services.engines.narrative.base import (
     clip_section,
     narration_section,
 )
-from services.segments import segment_bounds
+from services.episodes.segments import segment_bounds
 
 REQUIRED_MACROS = {
     "theme": ("segments", "episode"),

@@ -7,8 +7,8 @@ from pathlib import Path
 import ffmpeg
 
 from services.atomic import partial_path
-from services.media import compile_args, run_ffmpeg
-from services.stages.base import ToolError
+from services.media.ffmpeg import compile_args, run_ffmpeg
+from services.run.errors import ToolError
 
 
 def save_as_wav(data: bytes, out_path: Path, what: str) -> None:

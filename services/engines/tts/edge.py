@@ -16,7 +16,7 @@ from typing import ClassVar
 from services.atomic import partial_path
 from services.engines.tts.audio_files import save_as_wav
 from services.engines.tts.base import TTSEngine
-from services.stages.base import InvalidInputError
+from services.run.errors import InvalidInputError
 
 VOICE_NAME = re.compile(r"^[a-z]{2,3}-[A-Z]{2,3}(?:-[A-Za-z]+)?-[A-Za-z]+Neural$")
 SETTINGS = "your internet connection and the voice name (edge-tts --list-voices)"

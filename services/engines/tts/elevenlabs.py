@@ -11,11 +11,11 @@ import re
 from pathlib import Path
 from typing import ClassVar
 
-from services.engines.llm.http import ApiError, Hooks, RetryPolicy, call_api
-from services.engines.llm.settings import Endpoint, env_text
+from services.engines.clients.http import ApiError, Hooks, RetryPolicy, call_api
+from services.engines.clients.settings import Endpoint, env_text
 from services.engines.tts.audio_files import save_as_wav
 from services.engines.tts.base import TTSEngine
-from services.stages.base import InvalidInputError
+from services.run.errors import InvalidInputError
 
 DEFAULT_BASE = "https://api.elevenlabs.io"
 DEFAULT_MODEL = "eleven_multilingual_v2"

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import ClassVar
 
 from services.engines.tts.base import TTSEngine
-from services.media import run_tool
-from services.stages.base import InvalidInputError
+from services.media.ffmpeg import run_tool
+from services.run.errors import InvalidInputError
 
 # espeak-ng voice names: "en-us", "en-gb-x-rp", "de", "mb-en1", "en-us+f3" ...
 VOICE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_+\-]{0,39}$")

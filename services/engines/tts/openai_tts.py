@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
-from services.engines.llm.http import ApiError, Hooks, RetryPolicy, call_api
-from services.engines.llm.settings import tts_endpoint
+from services.engines.clients.http import ApiError, Hooks, RetryPolicy, call_api
+from services.engines.clients.settings import tts_endpoint
 from services.engines.tts.audio_files import save_as_wav
 from services.engines.tts.base import TTSEngine
 

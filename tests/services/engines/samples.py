@@ -1,4 +1,4 @@
-"""Episodes made from the synthetic talk generator (services.sample), for quality tests."""
+"""Episodes made from the synthetic talk generator (services.sources.sample), for quality tests."""
 
 from __future__ import annotations
 

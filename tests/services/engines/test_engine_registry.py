@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from services.diarization.cluster import cosine_distances, count_speakers
-from services.diarization.pyannote_engine import PyannoteDiarizer
-from services.diarization.stage import plan
+from services.engines.diarization.cluster import cosine_distances, count_speakers
+from services.engines.diarization.pyannote import PyannoteDiarizer
 from services.engines.registry import get_engine
-from services.pipeline.options import OptionsError, RunOptions
-from services.stages.base import EngineUnavailableError
+from services.run.errors import EngineUnavailableError
+from services.run.options import OptionsError, RunOptions
+from services.stages.speakers import plan
 
 REQUIRED = {
     "transcript": {"captions", "pocketsphinx", "faster-whisper", "openai"},

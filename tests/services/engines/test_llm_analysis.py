@@ -9,13 +9,13 @@ import pytest
 
 from services.atomic import read_json, write_json_atomic
 from services.engines.analysis.base import transcript_sentences
-from services.engines.llm.chunks import split_transcript
-from services.engines.llm.segments import SentenceIndex, repair_segment
-from services.guidelines import load_guideline
-from services.prompts import find_prompt
-from services.segments import validate_segment
+from services.engines.analysis.llm_chunks import split_transcript
+from services.engines.analysis.llm_segments import SentenceIndex, repair_segment
+from services.episodes.segments import validate_segment
+from services.library.guidelines import load_guideline
+from services.library.prompts import find_prompt
+from services.run.errors import EngineUnavailableError, StageError
 from services.stages.analysis import AnalysisStage
-from services.stages.base import EngineUnavailableError, StageError
 from tests.services.stages.transcript_fixtures import (
     GARDEN,
     HOT,

@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from services.engines.llm.client import ChatClient, NoUsableReply
-from services.engines.llm.http import ApiError, Hooks
-from services.engines.llm.replies import ReplyError, extract_json
+from services.engines.clients.chat import ChatClient, NoUsableReply
+from services.engines.clients.http import ApiError, Hooks
+from services.engines.clients.replies import ReplyError, extract_json
 from tests.support.fake_openai import Reply, chat_completion
 
 

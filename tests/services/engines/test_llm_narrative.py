@@ -9,7 +9,7 @@ import pytest
 from config.settings import BUILTIN_PROMPTS_DIR
 from services.atomic import read_json
 from services.engines.narrative.base import check_script
-from services.stages.base import StageError
+from services.run.errors import StageError
 from services.stages.narrative import NarrativeStage
 from tests.services.stages.test_narrative import SEGMENTS, _episode
 from tests.support.stage_runner import assert_monotonic_progress, run_stage

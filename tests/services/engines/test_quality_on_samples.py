@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from services.atomic import read_json
-from services.sample import generate_sample
+from services.sources.sample import generate_sample
 from services.stages.analysis import AnalysisStage
 from services.stages.transcript import TranscriptStage
 from tests.services.engines.samples import overlap, sample_episode, topic_blocks

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from models import Episode, PipelineSession, StageRun, db
-from services.engines.llm.usage import add_usage
+from services.engines.clients.usage import add_usage
 from services.pipeline.recorder import SessionRecorder
 
 

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 from services.atomic import read_json
-from services.engines.asr.whisper import FasterWhisperEngine
+from services.engines.transcript.whisper import FasterWhisperEngine
 from services.episodes.files import EpisodeFiles
-from services.stages.base import EngineUnavailableError
+from services.run.errors import EngineUnavailableError
 from services.stages.transcript import TranscriptStage
 from tests.support.fake_openai import Reply
 from tests.support.media import make_speech_wav
@@ -298,7 +298,7 @@ def test_a_whisper_model_not_on_disk_fails_naming_the_setting(
 
 
 def test_alignment_on_all_cores_matches_one_core(placed_speech) -> None:
-    from services.engines.asr.alignment import BATCH, align_segments
+    from services.engines.transcript.alignment import BATCH, align_segments
 
     audio, spans = placed_speech
     repeats = BATCH // len(spans) + 1  # enough sentences for two pool tasks

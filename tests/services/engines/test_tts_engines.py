@@ -12,8 +12,8 @@ from services.atomic import read_json, write_json_atomic
 from services.engines.registry import list_engines
 from services.engines.tts.cache import cache_dir
 from services.episodes.files import EpisodeFiles
+from services.run.errors import EngineUnavailableError, StageError
 from services.stages.audio import AudioStage
-from services.stages.base import EngineUnavailableError, StageError
 from tests.services.stages.av_fixtures import EPISODE, scripted_episode
 from tests.support.fake_openai import Reply
 from tests.support.media import ffprobe_json, make_speech_wav

@@ -10,11 +10,11 @@ import pytest
 
 from config.settings import TestConfig, parallel_jobs
 from services.episodes.files import EpisodeFiles
-from services.pipeline import worker
-from services.pipeline.context import StageContext
-from services.pipeline.options import RunOptions
+from services.pipeline import runner as worker
+from services.run.options import RunOptions
 from services.stages import registry
 from services.stages.base import Stage
+from services.stages.context import StageContext
 
 
 class _CountingStage(Stage):

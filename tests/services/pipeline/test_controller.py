@@ -9,7 +9,7 @@ import pytest
 
 from services.pipeline.controller import PipelineController
 from services.pipeline.events import RecordingSink
-from services.pipeline.local_executor import LocalExecutor
+from services.pipeline.local.executor import LocalExecutor
 from tests.support.media import make_video
 
 

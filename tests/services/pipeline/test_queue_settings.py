@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.pipeline.queue_settings import (
+from services.pipeline.celery.queue_settings import (
     SetupError,
     all_queues,
     celery_settings,

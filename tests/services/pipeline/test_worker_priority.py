@@ -9,7 +9,7 @@ from pathlib import Path
 
 def test_a_worker_yields_the_cpu_to_the_server_with_its_whole_session():
     code = (
-        "import os; from services.pipeline.worker import yield_cpu; yield_cpu(); "
+        "import os; from services.pipeline.runner import yield_cpu; yield_cpu(); "
         "print(os.nice(0)); print(open('/proc/self/autogroup').read().strip() "
         "if os.path.exists('/proc/self/autogroup') else 'no autogroup')"
     )

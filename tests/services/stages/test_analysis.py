@@ -8,9 +8,9 @@ import pytest
 
 from services.atomic import read_json
 from services.engines.analysis.base import transcript_sentences
-from services.segments import SEVERITIES, validate_segment
+from services.episodes.segments import SEVERITIES, validate_segment
+from services.run.errors import InputMissingError, InvalidInputError
 from services.stages.analysis import AnalysisStage
-from services.stages.base import InputMissingError, InvalidInputError
 from tests.services.stages.transcript_fixtures import (
     COOK,
     GARDEN,

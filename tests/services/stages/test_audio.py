@@ -7,10 +7,10 @@ from pydub import AudioSegment
 
 from services.atomic import write_json_atomic
 from services.episodes.files import EpisodeFiles
-from services.narration_audio import PAD_SECONDS, PEAK_CEILING_DBFS, TARGET_DBFS
-from services.script import narration_sections
+from services.episodes.script import narration_sections
+from services.media.narration_audio import PAD_SECONDS, PEAK_CEILING_DBFS, TARGET_DBFS
+from services.run.errors import EngineUnavailableError, InputMissingError, InvalidInputError
 from services.stages.audio import AudioStage
-from services.stages.base import EngineUnavailableError, InputMissingError, InvalidInputError
 from tests.services.stages.av_fixtures import (
     EPISODE,
     NARRATION,

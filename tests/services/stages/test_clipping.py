@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from services.atomic import read_json
-from services.stages.base import InvalidInputError
+from services.run.errors import InvalidInputError
 from services.stages.clipping import ClippingStage
 from tests.services.stages.av_fixtures import EPISODE, make_episode, write_script
 from tests.support.media import ffprobe_json

@@ -6,14 +6,14 @@ import shutil
 
 import pytest
 
-from services.loudness import integrated_loudness
-from services.media import OutputFormat, probe
+from services.captions.subtitles import parse_srt
+from services.media.ffmpeg import OutputFormat, probe
+from services.media.loudness import integrated_loudness
+from services.media.title_cards import card_frames
+from services.run.errors import InputMissingError, ToolError
 from services.stages.audio import AudioStage
-from services.stages.base import InputMissingError, ToolError
 from services.stages.clipping import ClippingStage
 from services.stages.compilation import CompilationStage
-from services.subtitles import parse_srt
-from services.title_cards import card_frames
 from tests.services.stages.av_fixtures import EPISODE, NARRATION, make_episode
 from tests.support.media import ffprobe_json
 from tests.support.stage_runner import assert_monotonic_progress, run_stage

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from services import url_safety
-from services.downloader import ByteProgress, Downloader, choose_captions, clean_error
 from services.episodes.files import EpisodeFiles
-from services.pipeline.context import StageContext
-from services.pipeline.options import RunOptions
-from services.stages.base import InputMissingError, InvalidInputError, StageInterrupted
+from services.run.errors import InputMissingError, InvalidInputError, StageInterrupted
+from services.run.options import RunOptions
+from services.sources import url_safety
+from services.sources.downloader import ByteProgress, Downloader, choose_captions, clean_error
+from services.stages.context import StageContext
 from services.stages.extraction import ExtractionStage, caption_language, find_sidecars
 from tests.support.media import ffprobe_json, make_video
 from tests.support.stage_runner import assert_monotonic_progress, run_stage

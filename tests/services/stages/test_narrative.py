@@ -19,9 +19,9 @@ from services.engines.narrative.template import (
     render_check,
 )
 from services.episodes.files import EpisodeFiles
-from services.segments import segments_document
+from services.episodes.segments import segments_document
+from services.run.errors import InputMissingError, InvalidInputError
 from services.stages.analysis import AnalysisStage
-from services.stages.base import InputMissingError, InvalidInputError
 from services.stages.narrative import NarrativeStage
 from tests.services.stages.transcript_fixtures import standard_transcript, write_transcript
 from tests.support.stage_runner import assert_monotonic_progress, run_stage

@@ -11,18 +11,18 @@ import numpy as np
 import pytest
 
 from services.atomic import read_json
-from services.engines.asr import process_pool
-from services.engines.asr.captions import pick_caption_file
-from services.engines.asr.sphinx import Chunk, chunk_limit, plan_chunks
+from services.engines.transcript import process_pool
+from services.engines.transcript.captions import pick_caption_file
+from services.engines.transcript.sphinx import Chunk, chunk_limit, plan_chunks
 from services.episodes.files import EpisodeFiles
-from services.pipeline.context import StageContext
-from services.pipeline.options import RunOptions
-from services.stages.base import (
+from services.run.errors import (
     EngineUnavailableError,
     InputMissingError,
     InvalidInputError,
     StageInterrupted,
 )
+from services.run.options import RunOptions
+from services.stages.context import StageContext
 from services.stages.transcript import TranscriptStage, tidy_segments
 from tests.services.test_webvtt import ROLLING_VTT
 from tests.support.media import make_speech_wav

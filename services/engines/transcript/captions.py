@@ -1,0 +1,135 @@
+"""CaptionsEngine: a transcript from the episode's own captions (YouTube or uploaded)."""
+
+from __future__ import annotations
+
+import wave
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from services.captions.reader import dedupe_cues, load_captions, merge_sentences
+from services.engines.transcript.base import (
+    ProgressReport,
+    TranscriptEngine,
+    TranscriptResult,
+    TranscriptSegment,
+)
+from services.episodes.files import EpisodeFiles
+from services.run.errors import InputMissingError
+
+if TYPE_CHECKING:
+    from services.stages.context import StageContext
+
+READ_SHARE = 0.1  # of the engine's progress: reading the captions; the rest is alignment
+
+
+def caption_language(path: Path) -> str:
+    """Return the language code of a `captions.<lang>.vtt` file."""
+    return path.name.removeprefix("captions.").removesuffix(".vtt") or "en"
+
+
+def pick_caption_file(files: EpisodeFiles, language: str) -> Path | None:
+    """Return the captions in `language` (exact, then a variant like en-US), else the first."""
+    found = files.caption_files()
+    if not found:
+        return None
+    wanted = (language or "en").lower()
+    by_language = {caption_language(p).lower(): p for p in found}
+    if wanted in by_language:
+        return by_language[wanted]
+    variants = [p for code, p in by_language.items() if code.startswith(wanted + "-")]
+    return variants[0] if variants else found[0]
+
+
+class CaptionsEngine(TranscriptEngine):
+    """Read the episode's captions, undo rolling duplication and merge them into sentences."""
+
+    name: ClassVar[str] = "captions"
+    description: ClassVar[str] = (
+        "Use the video's captions or uploaded subtitles: instant, with the captions' own timing."
+    )
+
+    def transcribe(self, ctx: StageContext, report: ProgressReport) -> TranscriptResult:
+        """Return sentences made from the chosen caption file."""
+        path = pick_caption_file(ctx.files, ctx.options.caption_language)
+        if path is None:
+            raise InputMissingError(
+                "The episode has no captions.",
+                hint="Choose the pocketsphinx engine or upload subtitles (.vtt or .srt).",
+            )
+        language = caption_language(path)
+        if language.lower() != (ctx.options.caption_language or "").lower():
+            ctx.logger.info(
+                "No %s captions; using %s instead", ctx.options.caption_language, path.name
+            )
+        cues = load_captions(path)
+        report(READ_SHARE / 2, f"read {len(cues)} cues from {path.name}")
+        ctx.check_cancelled()
+        tokens, stats = dedupe_cues(cues)
+        report(READ_SHARE, f"kept {len(tokens)} words")
+        ctx.check_cancelled()
+        sentences, speakers = merge_sentences(tokens)
+        ctx.logger.info(
+            "Read %d cues from %s (%s captions); removed %d duplicate cues and %d repeated words",
+            stats.cues,
+            path.name,
+            "rolling auto" if stats.rolling else "plain",
+            stats.duplicate_cues,
+            stats.repeated_words,
+        )
+        ctx.logger.info(
+            "Merged %d words into %d sentences; speakers: %s",
+            len(tokens),
+            len(sentences),
+            ", ".join(speakers) if sentences else "none",
+        )
+        segments: list[TranscriptSegment] = []
+        for sentence in sentences:
+            segment = TranscriptSegment(
+                start=sentence.start, end=sentence.end, text=sentence.text, speaker=sentence.speaker
+            )
+            if sentence.words:
+                segment["words"] = sentence.words  # type: ignore[typeddict-item]
+            segments.append(segment)
+        if ctx.options.word_alignment != "off":
+            self._align(ctx, segments, report)
+        report(1.0, f"{len(segments)} sentences from captions")
+        return TranscriptResult(segments=segments, language=language.split("-")[0])
+
+    def _align(
+        self, ctx: StageContext, segments: list[TranscriptSegment], report: ProgressReport
+    ) -> None:
+        """Add word timings by forced alignment where the captions have none (best effort)."""
+        missing = sum(1 for s in segments if not s.get("words"))
+        audio = ctx.files.original_audio
+        if not missing or not audio.exists():
+            return
+        from services.engines.transcript.alignment import align_segments
+        from services.engines.transcript.sphinx import PocketsphinxEngine
+
+        available, reason = PocketsphinxEngine.availability()
+        if not available:
+            ctx.logger.info("Captions have no word timings; alignment unavailable: %s", reason)
+            return
+        try:
+            stats = align_segments(
+                audio,
+                segments,
+                lambda f: report(READ_SHARE + (1 - READ_SHARE) * f, "aligning words"),
+                ctx.check_cancelled,
+                workers=ctx.cpu_count,
+            )
+        except (OSError, EOFError, ValueError, RuntimeError, wave.Error) as exc:
+            ctx.logger.warning(
+                "Word alignment failed (%s); the captions keep their cue timing", exc
+            )
+            return
+        ctx.logger.info(
+            "Aligned the words of %d of %d sentences in %.1f s%s%s",
+            stats.aligned,
+            stats.sentences,
+            stats.seconds,
+            f"; {stats.failed} did not align" if stats.failed else "",
+            f"; {stats.skipped} left without word timings (ALIGN_MAX_SECONDS reached)"
+            if stats.skipped
+            else "",
+        )

@@ -1,0 +1,234 @@
+"""The `openai` transcript engine: any OpenAI-compatible /v1/audio/transcriptions endpoint.
+
+Settings: ASR_BASE_URL, ASR_API_KEY, ASR_MODEL (default whisper-1), each falling back to the
+LLM_* setting of the same name except the model. The episode's 16 kHz mono WAV is sent in
+chunks of at most ASR_CHUNK_SECONDS (default 600 s, about 19 MB: under the 25 MB upload
+limit), cut at the quietest moment near each chunk's end; `verbose_json` answers give
+segments and word timestamps, which are moved by the chunk's offset into episode time.
+"""
+
+from __future__ import annotations
+
+import io
+import wave
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+import numpy as np
+
+from services.engines.clients.http import ApiError, Hooks, RetryPolicy, call_api
+from services.engines.clients.settings import asr_endpoint, env_number
+from services.engines.transcript.base import (
+    DEFAULT_SPEAKER,
+    ProgressReport,
+    TranscriptEngine,
+    TranscriptResult,
+    TranscriptSegment,
+    TranscriptWord,
+)
+from services.run.errors import InvalidInputError, ToolError
+
+if TYPE_CHECKING:
+    from services.stages.context import StageContext
+
+SETTINGS = "ASR_BASE_URL, ASR_API_KEY and ASR_MODEL (or LLM_BASE_URL and LLM_API_KEY)"
+UPLOAD_LIMIT = 25 * 1024 * 1024
+MAX_CHUNK_SECONDS = 750.0  # 16 kHz 16-bit mono: 24 MB, under the upload limit
+SEARCH_SHARE = 0.2  # look for a quiet cut in the last 20% of a chunk
+FRAME = 0.01
+
+
+@dataclass(frozen=True)
+class AudioChunk:
+    """A span of the episode audio sent in one request."""
+
+    start: float
+    end: float
+
+
+def plan_cuts(samples: np.ndarray, rate: int, limit: float) -> list[AudioChunk]:
+    """Cut audio into chunks of at most `limit` seconds at the quietest 0.3 s near each end."""
+    total = len(samples) / rate
+    hop = int(rate * FRAME)
+    frames = len(samples) // hop
+    block = 6000 * hop  # a minute at a time keeps memory small on long audio
+    energy = np.concatenate(
+        [np.zeros(0)]
+        + [
+            np.mean(
+                samples[at : min(at + block, frames * hop)].astype(np.float32).reshape(-1, hop)
+                ** 2,
+                axis=1,
+            )
+            for at in range(0, frames * hop, block)
+        ]
+    )
+    smooth = np.convolve(energy, np.ones(30) / 30, mode="same") if frames else energy
+    chunks, start = [], 0.0
+    while total - start > limit:
+        low = int((start + (1 - SEARCH_SHARE) * limit) / FRAME)
+        high = min(int((start + limit) / FRAME), len(smooth))
+        cut = start + limit
+        if high > low:
+            cut = (low + int(np.argmin(smooth[low:high]))) * FRAME
+        chunks.append(AudioChunk(start, cut))
+        start = cut
+    chunks.append(AudioChunk(start, total))
+    return chunks
+
+
+def wav_bytes(samples: np.ndarray, rate: int) -> bytes:
+    """Return 16-bit mono samples as a WAV file in memory."""
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(samples.astype("<i2").tobytes())
+    return buffer.getvalue()
+
+
+def _number(value: object) -> float | None:
+    """Return a finite number or None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if np.isfinite(value) else None
+
+
+def parse_verbose(data: dict, offset: float, span: float) -> list[TranscriptSegment]:
+    """Return segments (with their words) of one verbose_json answer, in episode time."""
+    words: list[TranscriptWord] = []
+    for item in data.get("words") or []:
+        start, end = _number(item.get("start")), _number(item.get("end"))
+        text = str(item.get("word") or "").strip()
+        if text and start is not None and end is not None:
+            words.append({"word": text, "start": offset + start, "end": offset + max(end, start)})
+    segments: list[TranscriptSegment] = []
+    for item in data.get("segments") or []:
+        start, end = _number(item.get("start")), _number(item.get("end"))
+        text = " ".join(str(item.get("text") or "").split())
+        if text and start is not None and end is not None:
+            segments.append(
+                TranscriptSegment(
+                    start=offset + start,
+                    end=offset + max(end, start),
+                    text=text,
+                    speaker=DEFAULT_SPEAKER,
+                )
+            )
+    if not segments and " ".join(str(data.get("text") or "").split()):
+        first = words[0]["start"] if words else offset
+        last = words[-1]["end"] if words else offset + span
+        segments.append(
+            TranscriptSegment(
+                start=first, end=last, text=" ".join(data["text"].split()), speaker=DEFAULT_SPEAKER
+            )
+        )
+    for segment in segments:  # each word goes to the segment its middle falls in
+        inside = [
+            w
+            for w in words
+            if segment["start"] - 0.01 <= (w["start"] + w["end"]) / 2 <= segment["end"] + 0.01
+        ]
+        if inside:
+            segment["words"] = inside
+    return segments
+
+
+class OpenAITranscriptEngine(TranscriptEngine):
+    """Transcribe with an OpenAI-compatible speech-to-text server (Whisper API and clones)."""
+
+    name: ClassVar[str] = "openai"
+    description: ClassVar[str] = (
+        "Hosted speech recognition through any OpenAI-compatible /v1/audio/transcriptions "
+        "endpoint (OpenAI Whisper, faster-whisper-server, Groq...); set ASR_BASE_URL/ASR_API_KEY."
+    )
+    hooks: Hooks = Hooks()
+
+    @classmethod
+    def availability(cls) -> tuple[bool, str]:
+        """Return whether a transcription endpoint is configured."""
+        missing = asr_endpoint().missing()
+        return (not missing, missing)
+
+    def transcribe(self, ctx: StageContext, report: ProgressReport) -> TranscriptResult:
+        """Send the audio in chunks; return the segments with words, in episode time."""
+        endpoint = asr_endpoint()
+        samples, rate = _read_wav(ctx.files.original_audio)
+        limit = env_number("ASR_CHUNK_SECONDS", 600.0, 1.0, MAX_CHUNK_SECONDS)
+        limit = min(limit, (UPLOAD_LIMIT - 1024) / (2 * rate))
+        chunks = plan_cuts(samples, rate, limit)
+        total = len(samples) / rate
+        ctx.logger.info(
+            "Sending %.1f s of audio to %s in %d chunk(s)", total, endpoint.describe(), len(chunks)
+        )
+        language = (ctx.options.caption_language or "").split("-")[0].lower()
+        policy = RetryPolicy.from_env(timeout_default=600.0)
+        segments: list[TranscriptSegment] = []
+        for number, chunk in enumerate(chunks, 1):
+            ctx.check_cancelled()
+            piece = samples[int(round(chunk.start * rate)) : int(round(chunk.end * rate))]
+            form = {
+                "model": endpoint.model,
+                "response_format": "verbose_json",
+                "timestamp_granularities[]": ["segment", "word"],
+            }
+            if len(language) == 2:
+                form["language"] = language
+            try:
+                response = call_api(
+                    endpoint,
+                    "/audio/transcriptions",
+                    data=form,
+                    files={"file": (f"chunk{number:03d}.wav", wav_bytes(piece, rate), "audio/wav")},
+                    policy=policy,
+                    hooks=self.hooks,
+                    log=ctx.logger,
+                    what=f"transcription chunk {number}/{len(chunks)}",
+                )
+                data = response.json()
+            except ApiError as exc:
+                raise _failure(exc) from exc
+            except ValueError as exc:
+                raise _failure(f"the answer to chunk {number} was not JSON", ToolError) from exc
+            if not isinstance(data, dict):
+                raise _failure(f"the answer to chunk {number} was not a JSON object", ToolError)
+            found = parse_verbose(data, chunk.start, chunk.end - chunk.start)
+            self.hooks.usage({"engine": self.name, "model": endpoint.model, "requests": 1})
+            ctx.logger.info(
+                "Chunk %d/%d (%.1f-%.1f s): %d segments",
+                number,
+                len(chunks),
+                chunk.start,
+                chunk.end,
+                len(found),
+            )
+            segments += found
+            report(
+                chunk.end / total if total else 1.0, f"transcribed {chunk.end:.0f} of {total:.0f} s"
+            )
+        return TranscriptResult(segments=segments, language=language or "en")
+
+
+def _read_wav(path) -> tuple[np.ndarray, int]:  # noqa: ANN001
+    """Return the samples and rate of a 16-bit mono WAV."""
+    try:
+        with wave.open(str(path), "rb") as source:
+            if source.getsampwidth() != 2 or source.getnchannels() != 1:
+                raise InvalidInputError(
+                    f"{path.name} is not 16-bit mono audio.", hint="Run stage 1 again."
+                )
+            rate = source.getframerate()
+            samples = np.frombuffer(source.readframes(source.getnframes()), dtype="<i2")
+    except (wave.Error, EOFError) as exc:
+        raise InvalidInputError(
+            f"{path.name} is not a readable WAV file ({exc}).", hint="Run stage 1 again."
+        ) from exc
+    return samples, rate
+
+
+def _failure(problem: object, cls: type | None = None) -> Exception:
+    """Return the stage error naming the engine, the settings and the fallback engine."""
+    from services.engines.registry import engine_failure
+
+    return engine_failure("transcript", "openai", problem, SETTINGS, cls)
