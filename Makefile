@@ -3,7 +3,7 @@ PY := .venv/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: setup setup-test run worker test test-fast lint format bench screenshots clean
+.PHONY: setup setup-test run worker test test-fast lint check-imports format bench screenshots clean
 
 setup:
 	@scripts/setup.sh
@@ -24,9 +24,13 @@ test: setup-test
 test-fast: setup-test
 	$(PY) -m pytest -q -m "not slow and not browser" $(PYTEST_ARGS)
 
-lint: setup-test
+lint: setup-test check-imports
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+
+# Fails on an import that goes up a floor or closes a circle (the README's layout).
+check-imports:
+	python3 scripts/check_imports.py
 
 format: setup-test
 	$(PY) -m ruff format .

@@ -12,8 +12,7 @@ from unittest import mock
 from services.episodes.files import EpisodeFiles
 from services.run.options import RunOptions
 from services.stages import compilation
-from services.stages.base import Stage
-from services.stages.context import StageContext
+from services.stages.base import Stage, StageContext
 from services.stages.registry import STAGES
 
 EPISODE = "bench"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, render_template, request
 
+from services.engines.prompt_check import check_prompt_text
 from services.library import prompts
 from services.library.presets import presets_using_prompt
 
@@ -39,7 +40,9 @@ def create_prompt(kind: str):  # noqa: ANN201
     content = data.get("content")
     if data.get("duplicate_of") and content is None:
         content = prompts.get_prompt(_data_dir(), kind, str(data["duplicate_of"]))["content"]
-    saved = prompts.save_prompt(_data_dir(), kind, str(data.get("name") or ""), content, True)
+    saved = prompts.save_prompt(
+        _data_dir(), kind, str(data.get("name") or ""), content, True, check_prompt_text
+    )
     return jsonify(saved), 201
 
 
@@ -47,7 +50,9 @@ def create_prompt(kind: str):  # noqa: ANN201
 def update_prompt(kind: str, name: str):  # noqa: ANN201
     """Replace a user prompt's text."""
     data = request.get_json(silent=True) or {}
-    return prompts.save_prompt(_data_dir(), kind, name, data.get("content"), False)
+    return prompts.save_prompt(
+        _data_dir(), kind, name, data.get("content"), False, check_prompt_text
+    )
 
 
 @bp.delete("/api/prompts/<kind>/<name>")

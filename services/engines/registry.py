@@ -4,28 +4,9 @@ from __future__ import annotations
 
 import importlib
 
-from services.engines.base import Engine
-from services.run.engine_catalog import ENGINE_PATHS, FALLBACKS
-from services.run.errors import EngineUnavailableError, StageError
-
-
-def fallback_hint(kind: str, name: str) -> str:
-    """Return the sentence suggesting the offline engine of `kind` instead of `name`."""
-    fallback = FALLBACKS.get(kind, "")
-    if not fallback or fallback.startswith(name):
-        return ""
-    return f"Or choose the {fallback} {kind} engine, which runs offline."
-
-
-def engine_failure(
-    kind: str, name: str, problem: object, settings: str, cls: type[StageError] | None = None
-) -> StageError:
-    """Return the error of a failed engine: what happened, the setting to fix, the fallback."""
-    error_cls = cls or EngineUnavailableError
-    return error_cls(
-        f"The {name} {kind} engine failed: {problem}.",
-        hint=f"Check {settings}. {fallback_hint(kind, name)}".strip(),
-    )
+from services.engines.base import Engine, fallback_hint
+from services.run.engine_catalog import ENGINE_PATHS
+from services.run.errors import EngineUnavailableError
 
 
 def engine_class(kind: str, name: str) -> type[Engine]:

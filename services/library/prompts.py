@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from config.settings import BUILTIN_PROMPTS_DIR
+from services.atomic import write_text_atomic
 from services.episodes.files import is_safe_id
 from services.run.errors import ClientError
 
@@ -90,23 +92,15 @@ def get_prompt(data_dir: Path, kind: str, name: str) -> dict:
     }
 
 
-def check_prompt_text(kind: str, content: str, name: str) -> None:
-    """Refuse a guideline that does not parse or a template that does not render."""
-    from services.engines.narrative.template import TemplateCheckError, check_template_text
-    from services.library.guidelines import GuidelineError, parse_guideline
-
-    try:
-        if kind == "analysis":
-            parse_guideline(content, f"{name}{PROMPT_SUFFIX[kind]}")
-        else:
-            check_template_text(content, f"{name}{PROMPT_SUFFIX[kind]}")
-    except (GuidelineError, TemplateCheckError) as exc:
-        raise PromptError(str(exc), "content", line=exc.line) from exc
-
-
-def save_prompt(data_dir: Path, kind: str, name: str, content: object, create: bool) -> dict:
-    """Validate and write a user prompt (never a built-in one)."""
-    from services.atomic import write_text_atomic
+def save_prompt(
+    data_dir: Path,
+    kind: str,
+    name: str,
+    content: object,
+    create: bool,
+    check: Callable[[str, str, str], None],
+) -> dict:
+    """Validate (`check(kind, content, name)` raises PromptError) and write a user prompt."""
 
     _kind_or_error(kind)
     if not is_safe_id(name):
@@ -126,7 +120,7 @@ def save_prompt(data_dir: Path, kind: str, name: str, content: object, create: b
         raise PromptError(f"a {kind} prompt named {name!r} already exists", "name", status=409)
     if not create and not path.exists():
         raise PromptError(f"no {kind} prompt named {name!r}", "name", status=404)
-    check_prompt_text(kind, content, name)
+    check(kind, content, name)
     write_text_atomic(path, content)
     return get_prompt(data_dir, kind, name)
 

@@ -11,6 +11,7 @@ from sqlalchemy import func, select, update
 
 from models import Episode, LogRecord, PipelineSession, StageRun, db, utcnow
 from services.atomic import read_json
+from services.engines.clients.usage import add_usage
 from services.episodes.files import EpisodeFiles
 from services.pipeline import events as ev
 from services.pipeline import payloads
@@ -222,8 +223,6 @@ class SessionRecorder:
         self._send_progress(self._progress_payload(number, status), force=True)
 
     def _on_usage(self, event: dict) -> None:
-        from services.engines.clients.usage import add_usage
-
         self.outputs["token_usage"] = add_usage(self.outputs.get("token_usage"), event)
         self._update_session(outputs=self.outputs)
 

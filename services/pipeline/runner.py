@@ -21,8 +21,8 @@ from services.episodes.files import EpisodeFiles
 from services.pipeline.fingerprint import stage_fingerprint
 from services.run.errors import StageError, StageInterrupted
 from services.run.options import RunOptions
-from services.stages.base import Stage
-from services.stages.context import StageContext
+from services.stages.base import Stage, StageContext
+from services.stages.registry import STAGES
 
 HEARTBEAT_SECONDS = 5.0
 # Heavy work yields the CPU to the web server (and its children inherit this), so the UI
@@ -62,10 +62,6 @@ class EventLogHandler(logging.Handler):
 
 def run_session(spec: dict, emit: Emit, cancel_event: threading.Event) -> str:
     """Run the spec's stages in order; return completed, failed or interrupted."""
-    from services.stages.registry import (
-        STAGES,
-    )  # imported here: the worker pays this cost, not the server
-
     data_dir = Path(spec["data_dir"])
     files = EpisodeFiles.for_episode(data_dir, spec["episode_id"])
     files.ensure_dirs()

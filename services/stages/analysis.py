@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from services.atomic import read_json, write_json_atomic
 from services.engines.analysis.base import (
-    ENGINE_SUB_STAGES,
     AnalysisEngine,
     AnalysisOptions,
     transcript_sentences,
 )
+from services.engines.registry import get_engine
 from services.episodes.segments import segments_document, validate_segment
 from services.library.guidelines import Guideline, GuidelineError, load_guideline
 from services.library.prompts import PromptNotFound, find_prompt, list_prompts
 from services.run.errors import InputMissingError, InvalidInputError
-from services.stages.base import Stage
-
-if TYPE_CHECKING:
-    from services.stages.context import StageContext
+from services.stages.base import Stage, StageContext
 
 
 def _fmt(seconds: float) -> str:
@@ -43,14 +38,9 @@ class AnalysisStage(Stage):
         transcript = self._transcript(ctx)
         ctx.progress("load", 0.5, "transcript read")
         guideline = self._guideline(ctx)
-        # Imported here: the registry imports services.stages.base, whose package imports us.
-        from services.engines.clients.usage import attach_hooks
-        from services.engines.registry import get_engine
-
         engine = get_engine("analysis", ctx.options.analysis_engine)
         if not isinstance(engine, AnalysisEngine):
             raise InvalidInputError(f"{engine.name!r} is not an analysis engine.")
-        attach_hooks(engine, ctx)
         ctx.logger.info(
             "Guideline %r: %d categories, %d cue phrases; engine %s",
             guideline.name,
@@ -60,18 +50,12 @@ class AnalysisStage(Stage):
         )
         ctx.progress("load", 1.0, f"guideline {guideline.name!r} loaded")
 
-        def report(sub_stage: str, fraction: float, message: str = "") -> None:
-            if sub_stage not in ENGINE_SUB_STAGES:
-                raise ValueError(f"analysis engines report {ENGINE_SUB_STAGES}, not {sub_stage!r}")
-            ctx.check_cancelled()
-            ctx.progress(sub_stage, fraction, message)
-
         options = AnalysisOptions(
             max_segments=ctx.options.max_segments,
             min_seconds=guideline.min_seconds,
             max_seconds=guideline.max_seconds,
         )
-        segments = engine.analyse(transcript, guideline, options, report, log=ctx.logger)
+        segments = engine.analyse(transcript, guideline, options, ctx.engine_call("segment"))
         self._check(segments, guideline, ctx)
         document = segments_document(
             segments,

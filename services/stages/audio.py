@@ -5,11 +5,9 @@ from __future__ import annotations
 import shutil
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from pydub import AudioSegment
 
-from services.engines.clients.usage import attach_hooks
 from services.engines.registry import get_engine
 from services.engines.tts.base import TTSEngine
 from services.engines.tts.cache import SpeechCache
@@ -19,10 +17,7 @@ from services.media.ffmpeg import probe, stream_of
 from services.media.jobs import Job, run_jobs
 from services.media.narration_audio import normalise_narration
 from services.run.errors import InputMissingError, InvalidInputError
-from services.stages.base import Stage
-
-if TYPE_CHECKING:
-    from services.stages.context import StageContext
+from services.stages.base import Stage, StageContext
 
 
 class AudioStage(Stage):
@@ -50,7 +45,6 @@ class AudioStage(Stage):
             ctx.progress("synthesise", 1.0, "recorded narration: nothing to synthesise")
         else:
             engine = get_engine("tts", ctx.options.tts_engine)
-            attach_hooks(engine, ctx)
             ctx.progress("prepare", 1.0, f"{len(sections)} sections to speak")
             sources = self._synthesise(ctx, engine, sections, work)
         seconds = self._normalise(ctx, sections, sources, work)
@@ -128,6 +122,7 @@ class AudioStage(Stage):
         voice = ctx.options.tts_voice or None
         sources = {s["section_id"]: work / f"tts-{s['section_id']}.wav" for s in sections}
         cache = SpeechCache(ctx.data_dir, engine, voice)
+        call = ctx.engine_call("synthesise")
 
         def speak(section: dict):
             text = " ".join(str(section.get("script_content") or "").split())
@@ -141,7 +136,7 @@ class AudioStage(Stage):
                     )
                     _write_silence(out)
                     return
-                if cache.speak(text, out):
+                if cache.speak(text, out, call):
                     ctx.logger.info("%s: speech reused from the cache", section["section_id"])
 
             return Job(key=section["section_id"], weight=max(1, len(text)), body=body)

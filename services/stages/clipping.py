@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import ffmpeg
 
@@ -15,10 +14,7 @@ from services.episodes.script import clip_sections, load_script
 from services.media.ffmpeg import OutputFormat, compile_args, probe, run_ffmpeg, stream_of
 from services.media.jobs import Job, ProgressCallback, run_jobs
 from services.run.errors import InputMissingError, InvalidInputError, ToolError
-from services.stages.base import Stage
-
-if TYPE_CHECKING:
-    from services.stages.context import StageContext
+from services.stages.base import Stage, StageContext
 
 MANIFEST_NAME = "clips.json"
 # A clip may end this far past the probed end of the video (container rounding) and is clamped.

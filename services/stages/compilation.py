@@ -12,7 +12,6 @@ from __future__ import annotations
 import shutil
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from services.atomic import atomic_output, write_text_atomic
 from services.captions.subtitles import ffmetadata, format_srt, narration_cues
@@ -23,23 +22,20 @@ from services.media.ffmpeg import (
     probe,
     run_ffmpeg,
 )
-from services.media.final_timeline import (
-    Picture,
-    Segment,
-    load_segments,
-    measure_segments,
-    place_on_timeline,
-)
 from services.media.jobs import Job, JobBody, ProgressCallback, run_jobs
 from services.media.loudness import LoudnessMeasurement, LoudnessResult, encode_normalised
 from services.media.narration_audio import PAD_SECONDS
 from services.media.soundtrack import SoundPiece, join_sound
 from services.media.title_cards import render_card
 from services.run.errors import ToolError
-from services.stages.base import Stage
-
-if TYPE_CHECKING:
-    from services.stages.context import StageContext
+from services.stages.base import Stage, StageContext
+from services.stages.final_timeline import (
+    Picture,
+    Segment,
+    load_segments,
+    measure_segments,
+    place_on_timeline,
+)
 
 # The final may differ from the sum of its parts by this much (frame and AAC rounding).
 DURATION_TOLERANCE = 1.0

@@ -8,7 +8,6 @@ import subprocess
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import ffmpeg
 
@@ -24,10 +23,7 @@ from services.media.ffmpeg import (
 from services.run.errors import InputMissingError, InvalidInputError, StageError
 from services.sources.downloader import Downloader, choose_captions
 from services.sources.url_safety import UnsafeURLError, validate_source_url
-from services.stages.base import Stage
-
-if TYPE_CHECKING:
-    from services.stages.context import StageContext
+from services.stages.base import Stage, StageContext
 
 SILENCE_DB = -90.0
 COPY_VIDEO = {"h264": ("yuv420p", "yuvj420p")}

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from services.atomic import read_json, write_json_atomic
 from services.engines.narrative.base import NarrativeEngine, check_script, spoken_seconds
 from services.engines.narrative.template import TemplateCheckError
+from services.engines.registry import get_engine
 from services.episodes.segments import SegmentsError, chronological, load_segments
 from services.episodes.selection import record_auto_selection, user_selection_is_current
 from services.library.prompts import PromptNotFound, find_prompt, list_prompts
 from services.run.errors import InputMissingError, InvalidInputError
-from services.stages.base import Stage
-
-if TYPE_CHECKING:
-    from services.stages.context import StageContext
+from services.stages.base import Stage, StageContext
 
 
 class NarrativeStage(Stage):
@@ -36,23 +33,14 @@ class NarrativeStage(Stage):
         segments, source = self._segments(ctx)
         ctx.progress("load", 0.5, f"{len(segments)} segments from the {source}")
         prompt = self._prompt(ctx)
-        # Imported here: the registry imports services.stages.base, whose package imports us.
-        from services.engines.clients.usage import attach_hooks
-        from services.engines.registry import get_engine
-
         engine = get_engine("narrative", ctx.options.narrative_engine)
         if not isinstance(engine, NarrativeEngine):
             raise InvalidInputError(f"{engine.name!r} is not a narrative engine.")
-        attach_hooks(engine, ctx)
         episode = self._episode(ctx)
         ctx.progress("load", 1.0, f"template {prompt.name} ready")
 
-        def report(fraction: float, message: str = "") -> None:
-            ctx.check_cancelled()
-            ctx.progress("write", fraction, message)
-
         try:
-            script = engine.write(segments, prompt, episode, report, log=ctx.logger)
+            script = engine.write(segments, prompt, episode, ctx.engine_call("write"))
         except TemplateCheckError as exc:
             raise InvalidInputError(
                 f"The narrative template {ctx.options.narrative_prompt!r} failed: {exc}",

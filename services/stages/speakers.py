@@ -8,13 +8,13 @@ with pyannote when it is installed and has a token, else with the embedded clust
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING, cast
+from typing import cast
 
+from services.engines.base import engine_failure
 from services.engines.diarization.base import Diarizer
+from services.engines.registry import engine_class, get_engine
 from services.run.errors import StageError, StageInterrupted
-
-if TYPE_CHECKING:
-    from services.stages.context import StageContext
+from services.stages.base import StageContext
 
 MIN_SPEECH = 30.0  # seconds of transcribed speech before auto labelling is worth it
 MIN_SEGMENTS = 4
@@ -22,16 +22,12 @@ MIN_SEGMENTS = 4
 
 def _diarizer(name: str) -> Diarizer:
     """Return the ready diarizer `name` (raises EngineUnavailableError with the reason)."""
-    from services.engines.registry import get_engine
-
     return cast(Diarizer, get_engine("diarization", name))
 
 
 def _auto_choice() -> str:
     """Return pyannote when it can run here, else embedded."""
-    from services.engines.diarization.pyannote import PyannoteDiarizer
-
-    return "pyannote" if PyannoteDiarizer.availability()[0] else "embedded"
+    return "pyannote" if engine_class("diarization", "pyannote").availability()[0] else "embedded"
 
 
 def plan(choice: str, segments: list[dict]) -> tuple[str | None, str]:
@@ -58,26 +54,19 @@ def label_speakers(ctx: StageContext, segments: list[dict]) -> dict:
     ctx.logger.info("Labelling speakers with %s (%s)", name, why)
     diarizer = _diarizer(name)
 
-    def report(fraction: float) -> None:
-        ctx.progress("speakers", fraction, f"telling voices apart ({name})")
+    call = ctx.engine_call("speakers", f"telling voices apart ({name})")
 
     try:
-        names = diarizer.label(
-            ctx.files.original_audio, segments, report, ctx.check_cancelled, ctx.logger
-        )
+        names = diarizer.label(ctx.files.original_audio, segments, call)
     except (StageInterrupted, StageError):
         raise
     except Exception as exc:  # noqa: BLE001 - an optional library may fail in many ways
         if ctx.options.diarization != "auto" or name == "embedded":
-            from services.engines.registry import engine_failure
-
             setting = "HF_TOKEN and PYANNOTE_MODEL" if name == "pyannote" else "the audio"
             raise engine_failure("diarization", name, exc, setting) from exc
         ctx.logger.warning("%s failed (%s); using the embedded diarizer", name, exc)
         name = "embedded"
-        names = _diarizer(name).label(
-            ctx.files.original_audio, segments, report, ctx.check_cancelled, ctx.logger
-        )
+        names = _diarizer(name).label(ctx.files.original_audio, segments, call)
     found = Counter()
     for segment, label in zip(segments, names, strict=True):
         found[label] += segment["end"] - segment["start"]

@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import ClassVar, cast
 
 from services.atomic import write_json_atomic
-from services.engines.clients.usage import attach_hooks
 from services.engines.registry import get_engine
-from services.engines.transcript.base import TranscriptEngine, TranscriptSegment
+from services.engines.transcript.base import TranscriptEngine, TranscriptSegment, TranscriptSource
 from services.engines.transcript.captions import pick_caption_file
+from services.engines.transcript.whisper import FasterWhisperEngine
 from services.media.ffmpeg import audio_seconds
 from services.run.errors import EngineUnavailableError, InputMissingError, InvalidInputError
-from services.stages.base import Stage
-from services.stages.context import StageContext
+from services.stages.base import Stage, StageContext
 from services.stages.speakers import label_speakers
 
 
@@ -84,18 +83,18 @@ class TranscriptStage(Stage):
         duration = audio_seconds(files.original_audio)
         ctx.progress("prepare", 0.5, f"audio is {duration:.1f} s long")
         engine, reason = choose_engine(ctx)
-        attach_hooks(engine, ctx)
         ctx.logger.info("Transcript engine: %s (%s)", engine.name, reason)
         ctx.progress("prepare", 1.0, f"transcribing with {engine.name}")
 
-        def report(fraction: float, message: str = "") -> None:
-            ctx.progress("recognise", fraction, message)
-
-        result = engine.transcribe(ctx, report)
+        call = ctx.engine_call("recognise")
+        source = TranscriptSource(
+            ctx.files, ctx.options.caption_language, ctx.options.word_alignment
+        )
+        result = engine.transcribe(source, call)
         if not result.segments and engine.name == "captions" and reason.startswith("auto"):
             ctx.logger.warning("The captions hold no spoken text; trying speech recognition")
             engine = transcript_engine("pocketsphinx")
-            result = engine.transcribe(ctx, report)
+            result = engine.transcribe(source, call)
         ctx.progress("recognise", 1.0, "recognition done")
         ctx.check_cancelled()
 
@@ -146,8 +145,6 @@ def choose_engine(ctx: StageContext) -> tuple[TranscriptEngine, str]:
     captions = pick_caption_file(ctx.files, ctx.options.caption_language)
     if captions is not None:
         return transcript_engine("captions"), f"auto: found {captions.name}"
-    from services.engines.transcript.whisper import FasterWhisperEngine
-
     if FasterWhisperEngine.availability()[0]:  # local and far better than pocketsphinx
         return transcript_engine("faster-whisper"), "auto: no captions; a Whisper model is here"
     try:

@@ -7,8 +7,7 @@ from pathlib import Path
 
 from services.episodes.files import EpisodeFiles
 from services.run.options import RunOptions
-from services.stages.base import Stage
-from services.stages.context import StageContext
+from services.stages.base import Stage, StageContext
 
 
 @dataclass

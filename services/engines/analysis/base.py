@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import logging
 import math
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
 from services.engines.base import Engine
 from services.library.guidelines import Guideline
+from services.run.call import EngineCall
 
-# report(sub_stage, fraction, message): the engine's measured progress. The analysis stage's
-# sub-stages an engine may report are "segment", "score" and "select"; the callback raises
-# StageInterrupted when the user stops the run, so engines call it between units of work.
-ReportFn = Callable[[str, float, str], None]
+# An engine reports measured progress with call.report(fraction, message, sub_stage=...), on
+# the analysis stage's sub-stages "segment", "score" and "select"; the call raises
+# StageInterrupted when the user stops the run, so engines report between units of work.
 
 ENGINE_SUB_STAGES = ("segment", "score", "select")
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=\S)")
@@ -98,8 +96,7 @@ class AnalysisEngine(Engine):
         transcript: dict,
         guideline: Guideline,
         options: AnalysisOptions,
-        report: ReportFn,
-        log: logging.Logger | None = None,
+        call: EngineCall,
     ) -> list[dict]:
         """Return the segments of `transcript` that match `guideline`, in time order."""
         raise NotImplementedError

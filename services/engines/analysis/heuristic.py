@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import logging
 import math
 from collections import Counter
 from collections.abc import Callable
@@ -21,7 +20,6 @@ import numpy as np
 from services.engines.analysis.base import (
     AnalysisEngine,
     AnalysisOptions,
-    ReportFn,
     Sentence,
     transcript_sentences,
 )
@@ -40,6 +38,7 @@ from services.engines.analysis.tiling import (
 )
 from services.episodes.segments import segment_id
 from services.library.guidelines import Guideline
+from services.run.call import EngineCall
 
 UNKNOWN_SPEAKER = "unknown"
 SALIENCE_WEIGHT = 0.5  # keeps a tile without cues below 1, the floor of any tile with cues
@@ -341,16 +340,16 @@ class _Writer:
 
 
 class _Throttle:
-    """Forward progress to `report` when it moved by at least 1% (and always at the end)."""
+    """Forward progress to `call` when it moved by at least 1% (and always at the end)."""
 
-    def __init__(self, report: ReportFn, sub_stage: str) -> None:
-        self.report, self.sub_stage, self.last = report, sub_stage, -1.0
+    def __init__(self, call: EngineCall, sub_stage: str) -> None:
+        self.call, self.sub_stage, self.last = call, sub_stage, -1.0
 
     def __call__(self, fraction: float, message: str) -> None:
         """Report `fraction` of the sub-stage if it moved enough."""
         if fraction >= 1.0 or fraction - self.last >= 0.01:
             self.last = fraction
-            self.report(self.sub_stage, min(1.0, fraction), message)
+            self.call.report(min(1.0, fraction), message, sub_stage=self.sub_stage)
 
 
 class HeuristicAnalysisEngine(AnalysisEngine):
@@ -364,16 +363,15 @@ class HeuristicAnalysisEngine(AnalysisEngine):
         transcript: dict,
         guideline: Guideline,
         options: AnalysisOptions,
-        report: ReportFn,
-        log: logging.Logger | None = None,
+        call: EngineCall,
     ) -> list[dict]:
         """Return the best non-overlapping segments matching the guideline, in time order."""
-        log = log or logging.getLogger(__name__)
+        log = call.logger
         sentences = transcript_sentences(transcript)
         if not sentences:
-            report("select", 1.0, "the transcript has no sentences")
+            call.report(1.0, "the transcript has no sentences", sub_stage="select")
             return []
-        progress = _Throttle(report, "segment")
+        progress = _Throttle(call, "segment")
         sizes = block_sizes(sentences)
         total = (1 + len(sizes)) * len(sentences)  # tokenising, then one pass per window size
         prepared = _prepare(
@@ -381,7 +379,7 @@ class HeuristicAnalysisEngine(AnalysisEngine):
         )
         candidates = self._candidates(prepared, sizes, options, progress)
         log.info("%d sentences cut into %d candidate passages", len(sentences), len(candidates))
-        progress = _Throttle(report, "score")
+        progress = _Throttle(call, "score")
         scored = []
         for n, tile in enumerate(candidates, 1):
             scored.append(_score(tile, prepared, guideline))
@@ -394,7 +392,7 @@ class HeuristicAnalysisEngine(AnalysisEngine):
             item.novelty = factor
         if any(f < 1.0 for f in novelty):
             log.info("%d passages repeat a better one and rank lower", sum(f < 1 for f in novelty))
-        writer, progress = _Writer(prepared, guideline), _Throttle(report, "select")
+        writer, progress = _Writer(prepared, guideline), _Throttle(call, "select")
         segments = []
         for n, item in enumerate(chosen, 1):
             segments.append(writer.segment(n, item))

@@ -9,13 +9,11 @@ up to LLM_MAX_TRIES times. Segments found twice where parts overlap are merged.
 
 from __future__ import annotations
 
-import logging
 from typing import ClassVar
 
 from services.engines.analysis.base import (
     AnalysisEngine,
     AnalysisOptions,
-    ReportFn,
     transcript_sentences,
 )
 from services.engines.analysis.llm_chunks import TranscriptPart, clock, split_transcript
@@ -25,10 +23,12 @@ from services.engines.analysis.llm_segments import (
     merge_segments,
     segments_of_reply,
 )
+from services.engines.base import engine_failure
 from services.engines.clients.chat import ChatClient, ChatEngine, NoUsableReply
 from services.engines.clients.http import ApiError
 from services.engines.clients.settings import env_number
 from services.library.guidelines import Guideline
+from services.run.call import EngineCall
 from services.run.errors import ToolError
 
 SETTINGS = "LLM_BASE_URL, LLM_API_KEY and LLM_MODEL"
@@ -92,17 +92,16 @@ class LLMAnalysisEngine(ChatEngine, AnalysisEngine):
         transcript: dict,
         guideline: Guideline,
         options: AnalysisOptions,
-        report: ReportFn,
-        log: logging.Logger | None = None,
+        call: EngineCall,
     ) -> list[dict]:
         """Return the model's segments of `transcript`, repaired, merged and renumbered."""
-        log = log or logging.getLogger(__name__)
+        log = call.logger
         sentences = transcript_sentences(transcript)
         index = SentenceIndex(sentences)
         max_chars = int(env_number("LLM_CHUNK_CHARS", 24000, 500, 2_000_000))
         parts = split_transcript(sentences, max_chars, overlap_seconds=options.max_seconds)
-        client = ChatClient(hooks=self.hooks, log=log, engine=self.name)
-        report("segment", 1.0, f"{len(parts)} transcript part(s) to send")
+        client = ChatClient(call=call, engine=self.name)
+        call.report(1.0, f"{len(parts)} transcript part(s) to send", sub_stage="segment")
         log.info(
             "Sending %d sentences in %d part(s) to %s",
             len(sentences),
@@ -143,16 +142,17 @@ class LLMAnalysisEngine(ChatEngine, AnalysisEngine):
             found += [
                 mark_cut(s, edges, part.index == 0, part.index == len(parts) - 1) for s in kept
             ]
-            report("score", (part.index + 1) / len(parts), f"{what}: {len(kept)} segments")
+            call.report(
+                (part.index + 1) / len(parts), f"{what}: {len(kept)} segments", sub_stage="score"
+            )
         segments = merge_segments(found, options.max_segments)
         if len(found) > len(segments):
             log.info("Merged %d segments into %d", len(found), len(segments))
-        report("select", 1.0, f"kept {len(segments)} segments")
+        call.report(1.0, f"kept {len(segments)} segments", sub_stage="select")
         return segments
 
 
 def _failure(problem: object, settings: str, cls: type | None = None) -> Exception:
     """Return the stage error naming the engine, the setting and the fallback engine."""
-    from services.engines.registry import engine_failure
 
     return engine_failure("analysis", "llm", problem, settings, cls)

@@ -9,16 +9,16 @@ wrong and asks again, up to LLM_MAX_TRIES times.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
 import requests
 
-from services.engines.clients.http import ApiError, Hooks, RetryPolicy, call_api
+from services.engines.clients.http import ApiError, RetryPolicy, call_api
 from services.engines.clients.replies import ReplyError, extract_json
 from services.engines.clients.settings import Endpoint, env_number, env_text, llm_endpoint
+from services.run.call import EngineCall
 
 T = TypeVar("T")
 # A check turns parsed JSON into a result, or raises ReplyError saying what is wrong.
@@ -65,14 +65,13 @@ class ChatClient:
         endpoint: Endpoint | None = None,
         *,
         policy: RetryPolicy | None = None,
-        hooks: Hooks | None = None,
-        log: logging.Logger | None = None,
+        call: EngineCall | None = None,
         engine: str = "llm",
     ) -> None:
         self.endpoint = endpoint or llm_endpoint()
         self.policy = policy or RetryPolicy.from_env()
-        self.hooks = hooks or Hooks()
-        self.log = log or logging.getLogger(__name__)
+        self.call = call or EngineCall()
+        self.log = self.call.logger
         self.engine = engine
         self._model = self.endpoint.model
         mode = env_text("LLM_JSON_MODE", "auto").lower()
@@ -126,8 +125,7 @@ class ChatClient:
                 "/chat/completions",
                 json=body,
                 policy=self.policy,
-                hooks=self.hooks,
-                log=self.log,
+                call=self.call,
                 what=what,
             )
         except ApiError as exc:
@@ -146,7 +144,7 @@ class ChatClient:
             data, text = {}, ""
             self.log.warning("%s: the answer was not a chat completion", what)
         record = usage_record(data if isinstance(data, dict) else {}, self.model)
-        self.hooks.usage({"engine": self.engine, **record})
+        self.call.usage({"engine": self.engine, **record})
         return ChatReply(text=str(text), usage=record, model=self.model)
 
     def ask_json(
@@ -178,14 +176,12 @@ class ChatClient:
                     "only the JSON object in the format described, and nothing else.",
                 },
             ]
-            self.hooks.sleep(self.policy.delay(attempt))
+            self.call.sleep(self.policy.delay(attempt))
         raise NoUsableReply(self.policy.tries, problem)
 
 
 class ChatEngine:
-    """Mixin of the engines that ask the configured chat endpoint: their hooks, availability."""
-
-    hooks: Hooks = Hooks()  # replaced per run by the stage (attach_hooks)
+    """Mixin of the engines that ask the configured chat endpoint: their availability."""
 
     @classmethod
     def availability(cls) -> tuple[bool, str]:

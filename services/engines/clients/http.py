@@ -8,17 +8,14 @@ says what happened and which setting to look at; it never logs or repeats the AP
 from __future__ import annotations
 
 import email.utils
-import logging
-import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import requests
 
 from services.engines.clients.settings import Endpoint, env_number
-from services.run.errors import StageInterrupted
+from services.run.call import EngineCall
 
 RETRY_STATUSES = {408, 409, 429, 500, 502, 503, 504}
 CONNECT_TIMEOUT = 10.0
@@ -31,32 +28,6 @@ class ApiError(Exception):
         super().__init__(message)
         self.kind = kind
         self.status = status
-
-
-@dataclass
-class Hooks:
-    """What a running stage lends a network engine: cancellation and a usage callback."""
-
-    cancel: threading.Event | None = None
-    on_usage: Callable[[dict], None] | None = None
-
-    def checkpoint(self) -> None:
-        """Raise StageInterrupted when the user stopped the run."""
-        if self.cancel is not None and self.cancel.is_set():
-            raise StageInterrupted("interrupted by the user")
-
-    def sleep(self, seconds: float) -> None:
-        """Wait `seconds`, returning early (by raising) when the run is stopped."""
-        if self.cancel is None:
-            time.sleep(max(0.0, seconds))
-            return
-        if self.cancel.wait(max(0.0, seconds)):
-            raise StageInterrupted("interrupted by the user")
-
-    def usage(self, record: dict) -> None:
-        """Pass a usage record on (token counts of one request)."""
-        if self.on_usage is not None:
-            self.on_usage(record)
 
 
 @dataclass(frozen=True)
@@ -141,21 +112,20 @@ def call_api(
     files: dict | None = None,
     headers: dict | None = None,
     policy: RetryPolicy | None = None,
-    hooks: Hooks | None = None,
-    log: logging.Logger | None = None,
+    call: EngineCall | None = None,
     what: str = "request",
 ) -> requests.Response:
     """POST to `endpoint.base_url + path` with retries; return the 2xx response."""
     policy = policy or RetryPolicy.from_env()
-    hooks = hooks or Hooks()
-    log = log or logging.getLogger(__name__)
+    call = call or EngineCall()
+    log = call.logger
     url = endpoint.base_url + path
     sent = dict(headers or {})
     if endpoint.api_key and not any(k.lower().endswith("api-key") for k in sent):
         sent["Authorization"] = f"Bearer {endpoint.api_key}"
     problem = ""
     for attempt in range(1, policy.tries + 1):
-        hooks.checkpoint()
+        call.checkpoint()
         wait = policy.delay(attempt)
         try:
             response = requests.post(
@@ -202,7 +172,7 @@ def call_api(
             problem,
             wait,
         )
-        hooks.sleep(wait)
+        call.sleep(wait)
     setting = f"{endpoint.prefix}_BASE_URL" if kind == "unreachable" else "LLM_TIMEOUT"
     hint = f"; check {setting}" if kind in ("unreachable", "timeout") else ""
     raise ApiError(f"{problem} (after {policy.tries} tries){hint}", kind=kind)

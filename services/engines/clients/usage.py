@@ -1,6 +1,6 @@
 """Token usage: hooks that carry it from an engine to the session, and its running totals.
 
-An engine's client calls `hooks.usage({...})` after every answer; the stage's hooks turn that
+An engine's client calls `call.usage({...})` after every answer; the stage's EngineCall turns that
 into a worker event `{"type": "usage", "stage", "engine", "model", "prompt_tokens",
 "completion_tokens", "total_tokens", "requests"}`, and the session recorder adds it into
 `outputs["token_usage"]` with `add_usage`, so the session status shows what a run cost.
@@ -8,25 +8,7 @@ into a worker event `{"type": "usage", "stage", "engine", "model", "prompt_token
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from services.engines.clients.http import Hooks
-
-if TYPE_CHECKING:
-    from services.stages.context import StageContext
-
 COUNTS = ("prompt_tokens", "completion_tokens", "total_tokens", "requests")
-
-
-def stage_hooks(ctx: StageContext) -> Hooks:
-    """Return hooks that stop with the run and report usage as the stage's worker events."""
-    return Hooks(cancel=ctx.cancel_event, on_usage=ctx.record_usage)
-
-
-def attach_hooks(engine: object, ctx: StageContext) -> None:
-    """Give an engine that talks to a server the run's hooks (others are left alone)."""
-    if hasattr(engine, "hooks"):
-        engine.hooks = stage_hooks(ctx)  # type: ignore[attr-defined]
 
 
 def _number(value: object) -> int:

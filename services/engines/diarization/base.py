@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
 from services.engines.base import Engine
-
-Report = Callable[[float], None]  # fraction of the labelling done (measured)
-Checkpoint = Callable[[], None]  # raises when the run is stopped
+from services.run.call import EngineCall
 
 
 def speaker_names(groups: list[int]) -> list[str]:
@@ -57,9 +53,7 @@ class Diarizer(Engine):
         self,
         audio: Path,
         segments: list[dict],
-        report: Report,
-        checkpoint: Checkpoint,
-        log: logging.Logger,
+        call: EngineCall,
     ) -> list[str]:
         """Return a speaker label ("Speaker 1", ...) for each segment, in order."""
         raise NotImplementedError

@@ -9,7 +9,6 @@ the rest to the nearest cluster centre. A segment takes the label of most of its
 
 from __future__ import annotations
 
-import logging
 import time
 import wave
 from pathlib import Path
@@ -17,10 +16,11 @@ from typing import ClassVar
 
 import numpy as np
 
-from services.engines.diarization.base import Checkpoint, Diarizer, Report, fill_gaps, speaker_names
+from services.engines.diarization.base import Diarizer, fill_gaps, speaker_names
 from services.engines.diarization.cluster import cosine_distances, count_speakers
 from services.engines.diarization.features import CepstrumAnalyser
 from services.engines.diarization.gmm import fit_mixture, supervector
+from services.run.call import EngineCall
 
 WINDOW_MAX = 8.0  # seconds: most sentences stay whole (steadier voice statistics)
 WINDOW_MIN = 1.0
@@ -54,26 +54,24 @@ class EmbeddedDiarizer(Diarizer):
         self,
         audio: Path,
         segments: list[dict],
-        report: Report,
-        checkpoint: Checkpoint,
-        log: logging.Logger,
+        call: EngineCall,
     ) -> list[str]:
         """Return "Speaker N" per segment; everyone is Speaker 1 when one voice is found."""
         began = time.monotonic()
         windows = plan_windows(segments)
         if len(windows) < 4:
-            log.info("Too little speech to tell voices apart (%d windows)", len(windows))
+            call.logger.info("Too little speech to tell voices apart (%d windows)", len(windows))
             return ["Speaker 1"] * len(segments)
-        frames = self._frames(audio, windows, report, checkpoint)
+        frames = self._frames(audio, windows, call)
         kept = [n for n, f in enumerate(frames) if len(f) >= 20]
         stacked = np.concatenate([frames[n] for n in kept])
         mean, scale = stacked.mean(axis=0), stacked.std(axis=0) + 1e-9
         mixture = fit_mixture((stacked - mean) / scale)
-        report(0.8)
-        checkpoint()
+        call.report(0.8)
+        call.checkpoint()
         vectors = np.array([supervector(mixture, (frames[n] - mean) / scale) for n in kept])
         groups, score = self._cluster(vectors)
-        report(0.95)
+        call.report(0.95)
         votes: dict[int, dict[int, float]] = {}
         for group, n in zip(groups, kept, strict=True):
             segment, start, end = windows[n]
@@ -83,22 +81,21 @@ class EmbeddedDiarizer(Diarizer):
             max(votes[n], key=votes[n].get) if n in votes else -1 for n in range(len(segments))
         ]
         names = speaker_names(fill_gaps(per_segment))
-        log.info(
+        call.logger.info(
             "Voice clustering: %d windows, %d speaker(s) (silhouette %.2f) in %.1f s",
             len(kept),
             len(set(names)),
             score,
             time.monotonic() - began,
         )
-        report(1.0)
+        call.report(1.0)
         return names
 
     def _frames(
         self,
         audio: Path,
         windows: list[tuple[int, float, float]],
-        report: Report,
-        checkpoint: Checkpoint,
+        call: EngineCall,
     ) -> list[np.ndarray]:
         """Return the cepstra of every window, read from the WAV one window at a time."""
         result = []
@@ -114,8 +111,8 @@ class EmbeddedDiarizer(Diarizer):
                 )
                 result.append(analyser.frames(samples))
                 if number % 50 == 0:
-                    checkpoint()
-                    report(0.6 * number / len(windows))
+                    call.checkpoint()
+                    call.report(0.6 * number / len(windows))
         return result
 
     def _cluster(self, vectors: np.ndarray) -> tuple[np.ndarray, float]:

@@ -9,20 +9,18 @@ the most overlap.
 from __future__ import annotations
 
 import importlib.util
-import logging
 import time
 from pathlib import Path
 from typing import ClassVar
 
 from services.engines.clients.settings import env_text
 from services.engines.diarization.base import (
-    Checkpoint,
     Diarizer,
-    Report,
     fill_gaps,
     labels_from_turns,
     speaker_names,
 )
+from services.run.call import EngineCall
 
 DEFAULT_PIPELINE = "pyannote/speaker-diarization-3.1"
 
@@ -53,9 +51,7 @@ class PyannoteDiarizer(Diarizer):
         self,
         audio: Path,
         segments: list[dict],
-        report: Report,
-        checkpoint: Checkpoint,
-        log: logging.Logger,
+        call: EngineCall,
     ) -> list[str]:
         """Run the pretrained pipeline on the audio; map its turns onto the segments."""
         from pyannote.audio import Pipeline
@@ -65,17 +61,17 @@ class PyannoteDiarizer(Diarizer):
         pipeline = Pipeline.from_pretrained(model, use_auth_token=env_text("HF_TOKEN"))
         if pipeline is None:
             raise RuntimeError(f"could not load {model}; check HF_TOKEN and the model's conditions")
-        checkpoint()
-        report(0.1)
+        call.checkpoint()
+        call.report(0.1)
         result = pipeline(str(audio))
         turns = [(t.start, t.end, str(who)) for t, _, who in result.itertracks(yield_label=True)]
-        report(0.9)
+        call.report(0.9)
         names = speaker_names(fill_gaps(labels_from_turns(segments, turns)))
-        log.info(
+        call.logger.info(
             "pyannote found %d speaker(s) in %d turns in %.1f s",
             len(set(names)),
             len(turns),
             time.monotonic() - began,
         )
-        report(1.0)
+        call.report(1.0)
         return names

@@ -8,7 +8,6 @@ for may be left out; every clip is always there.
 
 from __future__ import annotations
 
-import logging
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -18,9 +17,10 @@ from services.engines.base import Engine
 from services.episodes.files import is_safe_id
 from services.episodes.script import NARRATION_TYPES, SECTION_TYPES
 from services.episodes.segments import segment_bounds
+from services.run.call import EngineCall
 
 WORDS_PER_MINUTE = 150
-# report(fraction, message): progress of the "write" sub-stage; raises when the run stops.
+# report(fraction, message): progress of the "write" sub-stage (EngineCall.report).
 WriteReport = Callable[[float, str], None]
 
 
@@ -130,8 +130,7 @@ class NarrativeEngine(Engine):
         segments: list[dict],
         prompt_path: Path,
         episode: dict,
-        report: WriteReport,
-        log: logging.Logger | None = None,
+        call: EngineCall,
     ) -> dict:
         """Return `{"narrative_theme", "podcast_sections"}` for `segments` (in time order).
 

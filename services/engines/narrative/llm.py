@@ -11,22 +11,22 @@ was wrong, up to LLM_MAX_TRIES times.
 from __future__ import annotations
 
 import json
-import logging
 import re
 from pathlib import Path
 from typing import ClassVar
 
+from services.engines.base import engine_failure
 from services.engines.clients.chat import ChatClient, ChatEngine, NoUsableReply
 from services.engines.clients.http import ApiError
 from services.engines.clients.replies import ReplyError
 from services.engines.narrative.base import (
     NarrativeEngine,
-    WriteReport,
     check_script,
     clip_section,
     narration_section,
 )
 from services.episodes.segments import segment_bounds
+from services.run.call import EngineCall
 from services.run.errors import InvalidInputError, ToolError
 
 SETTINGS = "LLM_BASE_URL, LLM_API_KEY and LLM_MODEL"
@@ -160,20 +160,19 @@ class LLMNarrativeEngine(ChatEngine, NarrativeEngine):
         segments: list[dict],
         prompt_path: Path,
         episode: dict,
-        report: WriteReport,
-        log: logging.Logger | None = None,
+        call: EngineCall,
     ) -> dict:
         """Return `{"narrative_theme", "podcast_sections"}` written by the model."""
-        log = log or logging.getLogger(__name__)
+        log = call.logger
         try:
             template_text = Path(prompt_path).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise InvalidInputError(f"The narrative template cannot be read: {exc}.") from exc
-        client = ChatClient(hooks=self.hooks, log=log, engine=self.name)
+        client = ChatClient(call=call, engine=self.name)
         log.info(
             "Asking %s for the narration of %d clips", client.endpoint.describe(), len(segments)
         )
-        report(0.0, f"asking {client.endpoint.base_url}")
+        call.report(0.0, f"asking {client.endpoint.base_url}")
         try:
             script, reply = client.ask_json(
                 system_prompt(template_text),
@@ -197,12 +196,11 @@ class LLMNarrativeEngine(ChatEngine, NarrativeEngine):
             narrated,
             reply.usage["total_tokens"],
         )
-        report(1.0, f"{narrated} narration sections written")
+        call.report(1.0, f"{narrated} narration sections written")
         return script
 
 
 def _failure(problem: object, settings: str, cls: type | None = None) -> Exception:
     """Return the stage error naming the engine, the setting and the fallback engine."""
-    from services.engines.registry import engine_failure
 
     return engine_failure("narrative", "llm", problem, settings, cls)

@@ -8,7 +8,6 @@ errors, and output is plain text (no HTML escaping) with whitespace collapsed.
 
 from __future__ import annotations
 
-import logging
 import re
 import traceback
 from collections import Counter
@@ -24,6 +23,7 @@ from services.engines.narrative.base import (
     narration_section,
 )
 from services.episodes.segments import segment_bounds
+from services.run.call import EngineCall
 
 REQUIRED_MACROS = {
     "theme": ("segments", "episode"),
@@ -279,8 +279,7 @@ class TemplateNarrativeEngine(NarrativeEngine):
         segments: list[dict],
         prompt_path: Path,
         episode: dict,
-        report: WriteReport,
-        log: logging.Logger | None = None,
+        call: EngineCall,
     ) -> dict:
         """Render the template at `prompt_path` around `segments`; raise TemplateCheckError."""
         path = Path(prompt_path)
@@ -289,5 +288,5 @@ class TemplateNarrativeEngine(NarrativeEngine):
         except (OSError, UnicodeDecodeError) as exc:
             raise TemplateCheckError(None, f"cannot be read: {exc}", path.name) from exc
         template = compile_template(source, path.name)
-        report(0.0, f"template {path.name} compiled")
-        return render_sections(template, segments, episode, report, path.name)
+        call.report(0.0, f"template {path.name} compiled")
+        return render_sections(template, segments, episode, call.report, path.name)

@@ -2,28 +2,26 @@
 
 An engine turns the episode's audio (or its captions) into timed segments:
 
-    engine.transcribe(ctx, report) -> TranscriptResult
+    engine.transcribe(source, call) -> TranscriptResult
 
-`report(fraction, message)` tells how much of the engine's work is done (0..1, measured:
-audio seconds decoded, cues read); the stage maps it onto its "recognise" sub-stage. The
-engine logs what it found with `ctx.logger` and checks `ctx.check_cancelled()` between
-chunks. The stage numbers, sorts, rounds and writes the segments, so an engine only fills
+`call.report(fraction, message)` tells how much of the engine's work is done (0..1,
+measured: audio seconds decoded, cues read); the stage maps it onto its "recognise"
+sub-stage. The engine logs what it found with `call.logger` and calls `call.checkpoint()`
+between chunks. The stage numbers, sorts, rounds and writes the segments, so an engine only fills
 `start`, `end` (seconds from the start of the audio), `text`, `speaker` and, when it knows
 them, `words`. An engine that finds nothing returns no segments; the stage decides.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar, NotRequired, TypedDict
+from pathlib import Path
+from typing import ClassVar, NotRequired, TypedDict
 
 from services.engines.base import Engine
+from services.episodes.files import EpisodeFiles
+from services.run.call import EngineCall
 
-if TYPE_CHECKING:
-    from services.stages.context import StageContext
-
-ProgressReport = Callable[[float, str], None]
 DEFAULT_SPEAKER = "Speaker 1"
 
 
@@ -45,6 +43,20 @@ class TranscriptSegment(TypedDict):
     words: NotRequired[list[TranscriptWord]]
 
 
+@dataclass(frozen=True)
+class TranscriptSource:
+    """What an engine transcribes: the episode's files (audio, captions) and run choices."""
+
+    files: EpisodeFiles
+    language: str = "en"
+    word_alignment: str = "auto"
+
+    @property
+    def audio(self) -> Path:
+        """Return the extracted audio (Input/original_audio.wav)."""
+        return self.files.original_audio
+
+
 @dataclass
 class TranscriptResult:
     """What an engine returns: segments in any order, and the language of the text."""
@@ -58,6 +70,6 @@ class TranscriptEngine(Engine):
 
     kind: ClassVar[str] = "transcript"
 
-    def transcribe(self, ctx: StageContext, report: ProgressReport) -> TranscriptResult:
-        """Return the transcript of the episode in `ctx`, reporting measured progress."""
+    def transcribe(self, source: TranscriptSource, call: EngineCall) -> TranscriptResult:
+        """Return the transcript of `source`, reporting measured progress through `call`."""
         raise NotImplementedError

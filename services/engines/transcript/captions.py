@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import wave
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from services.captions.reader import dedupe_cues, load_captions, merge_sentences
 from services.engines.transcript.base import (
-    ProgressReport,
     TranscriptEngine,
     TranscriptResult,
     TranscriptSegment,
+    TranscriptSource,
 )
 from services.episodes.files import EpisodeFiles
+from services.run.call import EngineCall
 from services.run.errors import InputMissingError
-
-if TYPE_CHECKING:
-    from services.stages.context import StageContext
 
 READ_SHARE = 0.1  # of the engine's progress: reading the captions; the rest is alignment
 
@@ -48,27 +46,25 @@ class CaptionsEngine(TranscriptEngine):
         "Use the video's captions or uploaded subtitles: instant, with the captions' own timing."
     )
 
-    def transcribe(self, ctx: StageContext, report: ProgressReport) -> TranscriptResult:
+    def transcribe(self, source: TranscriptSource, call: EngineCall) -> TranscriptResult:
         """Return sentences made from the chosen caption file."""
-        path = pick_caption_file(ctx.files, ctx.options.caption_language)
+        path = pick_caption_file(source.files, source.language)
         if path is None:
             raise InputMissingError(
                 "The episode has no captions.",
                 hint="Choose the pocketsphinx engine or upload subtitles (.vtt or .srt).",
             )
         language = caption_language(path)
-        if language.lower() != (ctx.options.caption_language or "").lower():
-            ctx.logger.info(
-                "No %s captions; using %s instead", ctx.options.caption_language, path.name
-            )
+        if language.lower() != (source.language or "").lower():
+            call.logger.info("No %s captions; using %s instead", source.language, path.name)
         cues = load_captions(path)
-        report(READ_SHARE / 2, f"read {len(cues)} cues from {path.name}")
-        ctx.check_cancelled()
+        call.report(READ_SHARE / 2, f"read {len(cues)} cues from {path.name}")
+        call.checkpoint()
         tokens, stats = dedupe_cues(cues)
-        report(READ_SHARE, f"kept {len(tokens)} words")
-        ctx.check_cancelled()
+        call.report(READ_SHARE, f"kept {len(tokens)} words")
+        call.checkpoint()
         sentences, speakers = merge_sentences(tokens)
-        ctx.logger.info(
+        call.logger.info(
             "Read %d cues from %s (%s captions); removed %d duplicate cues and %d repeated words",
             stats.cues,
             path.name,
@@ -76,7 +72,7 @@ class CaptionsEngine(TranscriptEngine):
             stats.duplicate_cues,
             stats.repeated_words,
         )
-        ctx.logger.info(
+        call.logger.info(
             "Merged %d words into %d sentences; speakers: %s",
             len(tokens),
             len(sentences),
@@ -90,17 +86,20 @@ class CaptionsEngine(TranscriptEngine):
             if sentence.words:
                 segment["words"] = sentence.words  # type: ignore[typeddict-item]
             segments.append(segment)
-        if ctx.options.word_alignment != "off":
-            self._align(ctx, segments, report)
-        report(1.0, f"{len(segments)} sentences from captions")
+        if source.word_alignment != "off":
+            self._align(source, call, segments)
+        call.report(1.0, f"{len(segments)} sentences from captions")
         return TranscriptResult(segments=segments, language=language.split("-")[0])
 
     def _align(
-        self, ctx: StageContext, segments: list[TranscriptSegment], report: ProgressReport
+        self,
+        source: TranscriptSource,
+        call: EngineCall,
+        segments: list[TranscriptSegment],
     ) -> None:
         """Add word timings by forced alignment where the captions have none (best effort)."""
         missing = sum(1 for s in segments if not s.get("words"))
-        audio = ctx.files.original_audio
+        audio = source.audio
         if not missing or not audio.exists():
             return
         from services.engines.transcript.alignment import align_segments
@@ -108,22 +107,22 @@ class CaptionsEngine(TranscriptEngine):
 
         available, reason = PocketsphinxEngine.availability()
         if not available:
-            ctx.logger.info("Captions have no word timings; alignment unavailable: %s", reason)
+            call.logger.info("Captions have no word timings; alignment unavailable: %s", reason)
             return
         try:
             stats = align_segments(
                 audio,
                 segments,
-                lambda f: report(READ_SHARE + (1 - READ_SHARE) * f, "aligning words"),
-                ctx.check_cancelled,
-                workers=ctx.cpu_count,
+                lambda f: call.report(READ_SHARE + (1 - READ_SHARE) * f, "aligning words"),
+                call.checkpoint,
+                workers=call.parallel_jobs,
             )
         except (OSError, EOFError, ValueError, RuntimeError, wave.Error) as exc:
-            ctx.logger.warning(
+            call.logger.warning(
                 "Word alignment failed (%s); the captions keep their cue timing", exc
             )
             return
-        ctx.logger.info(
+        call.logger.info(
             "Aligned the words of %d of %d sentences in %.1f s%s%s",
             stats.aligned,
             stats.sentences,

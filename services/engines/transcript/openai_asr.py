@@ -12,24 +12,23 @@ from __future__ import annotations
 import io
 import wave
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
-from services.engines.clients.http import ApiError, Hooks, RetryPolicy, call_api
+from services.engines.base import engine_failure
+from services.engines.clients.http import ApiError, RetryPolicy, call_api
 from services.engines.clients.settings import asr_endpoint, env_number
 from services.engines.transcript.base import (
     DEFAULT_SPEAKER,
-    ProgressReport,
     TranscriptEngine,
     TranscriptResult,
     TranscriptSegment,
+    TranscriptSource,
     TranscriptWord,
 )
+from services.run.call import EngineCall
 from services.run.errors import InvalidInputError, ToolError
-
-if TYPE_CHECKING:
-    from services.stages.context import StageContext
 
 SETTINGS = "ASR_BASE_URL, ASR_API_KEY and ASR_MODEL (or LLM_BASE_URL and LLM_API_KEY)"
 UPLOAD_LIMIT = 25 * 1024 * 1024
@@ -143,7 +142,6 @@ class OpenAITranscriptEngine(TranscriptEngine):
         "Hosted speech recognition through any OpenAI-compatible /v1/audio/transcriptions "
         "endpoint (OpenAI Whisper, faster-whisper-server, Groq...); set ASR_BASE_URL/ASR_API_KEY."
     )
-    hooks: Hooks = Hooks()
 
     @classmethod
     def availability(cls) -> tuple[bool, str]:
@@ -151,22 +149,22 @@ class OpenAITranscriptEngine(TranscriptEngine):
         missing = asr_endpoint().missing()
         return (not missing, missing)
 
-    def transcribe(self, ctx: StageContext, report: ProgressReport) -> TranscriptResult:
+    def transcribe(self, source: TranscriptSource, call: EngineCall) -> TranscriptResult:
         """Send the audio in chunks; return the segments with words, in episode time."""
         endpoint = asr_endpoint()
-        samples, rate = _read_wav(ctx.files.original_audio)
+        samples, rate = _read_wav(source.audio)
         limit = env_number("ASR_CHUNK_SECONDS", 600.0, 1.0, MAX_CHUNK_SECONDS)
         limit = min(limit, (UPLOAD_LIMIT - 1024) / (2 * rate))
         chunks = plan_cuts(samples, rate, limit)
         total = len(samples) / rate
-        ctx.logger.info(
+        call.logger.info(
             "Sending %.1f s of audio to %s in %d chunk(s)", total, endpoint.describe(), len(chunks)
         )
-        language = (ctx.options.caption_language or "").split("-")[0].lower()
+        language = (source.language or "").split("-")[0].lower()
         policy = RetryPolicy.from_env(timeout_default=600.0)
         segments: list[TranscriptSegment] = []
         for number, chunk in enumerate(chunks, 1):
-            ctx.check_cancelled()
+            call.checkpoint()
             piece = samples[int(round(chunk.start * rate)) : int(round(chunk.end * rate))]
             form = {
                 "model": endpoint.model,
@@ -182,8 +180,7 @@ class OpenAITranscriptEngine(TranscriptEngine):
                     data=form,
                     files={"file": (f"chunk{number:03d}.wav", wav_bytes(piece, rate), "audio/wav")},
                     policy=policy,
-                    hooks=self.hooks,
-                    log=ctx.logger,
+                    call=call,
                     what=f"transcription chunk {number}/{len(chunks)}",
                 )
                 data = response.json()
@@ -194,8 +191,8 @@ class OpenAITranscriptEngine(TranscriptEngine):
             if not isinstance(data, dict):
                 raise _failure(f"the answer to chunk {number} was not a JSON object", ToolError)
             found = parse_verbose(data, chunk.start, chunk.end - chunk.start)
-            self.hooks.usage({"engine": self.name, "model": endpoint.model, "requests": 1})
-            ctx.logger.info(
+            call.usage({"engine": self.name, "model": endpoint.model, "requests": 1})
+            call.logger.info(
                 "Chunk %d/%d (%.1f-%.1f s): %d segments",
                 number,
                 len(chunks),
@@ -204,7 +201,7 @@ class OpenAITranscriptEngine(TranscriptEngine):
                 len(found),
             )
             segments += found
-            report(
+            call.report(
                 chunk.end / total if total else 1.0, f"transcribed {chunk.end:.0f} of {total:.0f} s"
             )
         return TranscriptResult(segments=segments, language=language or "en")
@@ -229,6 +226,5 @@ def _read_wav(path) -> tuple[np.ndarray, int]:  # noqa: ANN001
 
 def _failure(problem: object, cls: type | None = None) -> Exception:
     """Return the stage error naming the engine, the settings and the fallback engine."""
-    from services.engines.registry import engine_failure
 
     return engine_failure("transcript", "openai", problem, SETTINGS, cls)

@@ -14,22 +14,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
 from services.engines.transcript.base import (
     DEFAULT_SPEAKER,
-    ProgressReport,
     TranscriptEngine,
     TranscriptResult,
     TranscriptSegment,
+    TranscriptSource,
 )
 from services.engines.transcript.process_pool import POOL_UNAVAILABLE, run_in_pool
+from services.run.call import EngineCall
 from services.run.errors import InvalidInputError, ToolError
-
-if TYPE_CHECKING:
-    from services.stages.context import StageContext
 
 RATE = 16000
 MAX_CHUNK = 15.0  # seconds; bounds memory, gives parallelism and progress steps
@@ -181,26 +179,28 @@ class PocketsphinxEngine(TranscriptEngine):
             return False, f"its en-us model is incomplete (missing {', '.join(missing)})"
         return True, ""
 
-    def transcribe(self, ctx: StageContext, report: ProgressReport) -> TranscriptResult:
+    def transcribe(self, source: TranscriptSource, call: EngineCall) -> TranscriptResult:
         """Recognise the episode's audio; report audio seconds decoded over seconds to decode."""
-        audio = ctx.files.original_audio
+        audio = source.audio
         _check_format(audio)
-        language = (ctx.options.caption_language or "en").lower()
+        language = (source.language or "en").lower()
         if not language.startswith("en"):
-            ctx.logger.warning(
+            call.logger.warning(
                 "pocketsphinx only knows US English; %s speech will be transcribed badly "
                 "(upload %s subtitles for a usable transcript)",
                 language,
                 language,
             )
-        regions, energies = scan_speech(audio, lambda f: report(SCAN_SHARE * f, "finding speech"))
-        with wave.open(str(audio), "rb") as source:
-            total_seconds = source.getnframes() / RATE
+        regions, energies = scan_speech(
+            audio, lambda f: call.report(SCAN_SHARE * f, "finding speech")
+        )
+        with wave.open(str(audio), "rb") as wav:
+            total_seconds = wav.getnframes() / RATE
         speech = sum(end - start for start, end in regions)
-        limit = chunk_limit(speech, ctx.cpu_count)
+        limit = chunk_limit(speech, call.parallel_jobs)
         chunks = plan_chunks(regions, energies, total_seconds, limit)
         to_decode = sum(c.seconds for c in chunks)
-        ctx.logger.info(
+        call.logger.info(
             "Found %.1f s of speech in %.1f s of audio; %d chunks to decode",
             to_decode,
             total_seconds,
@@ -208,7 +208,7 @@ class PocketsphinxEngine(TranscriptEngine):
         )
         if not chunks:
             return TranscriptResult()
-        ctx.check_cancelled()
+        call.checkpoint()
         began = time.monotonic()
         cmn = _estimate_cmn(audio, chunks)
         done = 0.0
@@ -216,18 +216,18 @@ class PocketsphinxEngine(TranscriptEngine):
         def finished(chunk: Chunk) -> None:
             nonlocal done
             done += chunk.seconds
-            report(
+            call.report(
                 SCAN_SHARE + (1 - SCAN_SHARE) * done / to_decode,
                 f"decoded {done:.0f} of {to_decode:.0f} s of speech",
             )
 
-        workers = max(1, min(ctx.cpu_count, len(chunks)))
+        workers = max(1, min(call.parallel_jobs, len(chunks)))
         try:
-            words = _decode(ctx, audio, chunks, cmn, workers, finished)
+            words = _decode(call, audio, chunks, cmn, workers, finished)
         except RuntimeError as exc:  # pocketsphinx reports decoding failures this way
             raise ToolError(f"pocketsphinx could not decode the audio: {exc}") from exc
         elapsed = time.monotonic() - began
-        ctx.logger.info(
+        call.logger.info(
             "Recognised %d words in %.1f s with %d worker(s): %.2fx real time",
             len(words),
             elapsed,
@@ -271,7 +271,7 @@ def _estimate_cmn(audio: Path, chunks: list[Chunk]) -> str:
 
 
 def _decode(
-    ctx: StageContext,
+    call: EngineCall,
     audio: Path,
     chunks: list[Chunk],
     cmn: str,
@@ -285,14 +285,14 @@ def _decode(
     pending = list(chunks)
     if workers > 1:
         try:
-            words.extend(_decode_in_pool(ctx, audio, pending, cmn, workers, finished))
+            words.extend(_decode_in_pool(call, audio, pending, cmn, workers, finished))
         except POOL_UNAVAILABLE as exc:
             # e.g. a daemonic Celery worker may not start children: decode here instead.
-            ctx.logger.warning("Parallel decoding unavailable (%s); decoding in one process", exc)
+            call.logger.warning("Parallel decoding unavailable (%s); decoding in one process", exc)
     if pending:
         sphinx_decode.init_worker(cmn)
         for chunk in list(pending):
-            ctx.check_cancelled()
+            call.checkpoint()
             words.extend(sphinx_decode.decode_chunk(str(audio), chunk.start, chunk.samples, RATE))
             pending.remove(chunk)
             finished(chunk)
@@ -300,7 +300,7 @@ def _decode(
 
 
 def _decode_in_pool(
-    ctx: StageContext,
+    call: EngineCall,
     audio: Path,
     pending: list[Chunk],
     cmn: str,
@@ -325,7 +325,7 @@ def _decode_in_pool(
         initializer=sphinx_decode.init_worker,
         initargs=(cmn,),
         on_result=on_result,
-        check_cancelled=ctx.check_cancelled,
+        check_cancelled=call.checkpoint,
     )
     return words
 

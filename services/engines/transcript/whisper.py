@@ -13,19 +13,18 @@ from __future__ import annotations
 import importlib.util
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
+from services.engines.base import engine_failure
 from services.engines.clients.settings import env_flag, env_text
 from services.engines.transcript.base import (
     DEFAULT_SPEAKER,
-    ProgressReport,
     TranscriptEngine,
     TranscriptResult,
     TranscriptSegment,
+    TranscriptSource,
 )
-
-if TYPE_CHECKING:
-    from services.stages.context import StageContext
+from services.run.call import EngineCall
 
 DEFAULT_MODEL = "small"
 INSTALL = "pip install -r requirements-extras.txt"
@@ -78,27 +77,25 @@ class FasterWhisperEngine(TranscriptEngine):
         _, problem = locate_model(model_setting())
         return (not problem, problem)
 
-    def transcribe(self, ctx: StageContext, report: ProgressReport) -> TranscriptResult:
+    def transcribe(self, source: TranscriptSource, call: EngineCall) -> TranscriptResult:
         """Recognise the episode audio; progress is the audio seconds transcribed."""
         from faster_whisper import WhisperModel
 
-        source, problem = locate_model(model_setting())
+        model_path, problem = locate_model(model_setting())
         if problem:
-            from services.engines.registry import engine_failure
-
             raise engine_failure("transcript", self.name, problem, "WHISPER_MODEL")
         began = time.monotonic()
         model = WhisperModel(
-            source,
+            model_path,
             device=env_text("WHISPER_DEVICE", "auto"),
             compute_type=env_text("WHISPER_COMPUTE_TYPE", "default"),
-            cpu_threads=ctx.cpu_count,
+            cpu_threads=call.parallel_jobs,
             local_files_only=not env_flag("WHISPER_ALLOW_DOWNLOAD"),
         )
-        ctx.logger.info("Loaded Whisper model %s in %.1f s", source, time.monotonic() - began)
-        language = (ctx.options.caption_language or "").split("-")[0].lower() or None
+        call.logger.info("Loaded Whisper model %s in %.1f s", model_path, time.monotonic() - began)
+        language = (source.language or "").split("-")[0].lower() or None
         pieces, info = model.transcribe(
-            str(ctx.files.original_audio),
+            str(source.audio),
             language=language if language and len(language) == 2 else None,
             word_timestamps=True,
             vad_filter=True,
@@ -106,7 +103,7 @@ class FasterWhisperEngine(TranscriptEngine):
         duration = float(getattr(info, "duration", 0.0) or 0.0)
         segments: list[TranscriptSegment] = []
         for piece in pieces:  # a generator: recognition happens while we iterate
-            ctx.check_cancelled()
+            call.checkpoint()
             text = " ".join(str(piece.text).split())
             if not text:
                 continue
@@ -122,9 +119,9 @@ class FasterWhisperEngine(TranscriptEngine):
                 segment["words"] = words  # type: ignore[typeddict-item]
             segments.append(segment)
             if duration:
-                report(min(1.0, float(piece.end) / duration), f"transcribed {piece.end:.0f} s")
+                call.report(min(1.0, float(piece.end) / duration), f"transcribed {piece.end:.0f} s")
         detected = str(getattr(info, "language", "") or language or "en")
-        ctx.logger.info(
+        call.logger.info(
             "Whisper found %d segments (language %s) in %.1f s",
             len(segments),
             detected,

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from services.engines.base import Engine
+from services.run.call import EngineCall
 
 
 class TTSEngine(Engine):
@@ -14,6 +15,6 @@ class TTSEngine(Engine):
     kind: ClassVar[str] = "tts"
     default_voice: ClassVar[str] = ""
 
-    def synthesise(self, text: str, out_path: Path, voice: str | None = None) -> None:
+    def synthesise(self, text: str, out_path: Path, voice: str | None, call: EngineCall) -> None:
         """Write `text` spoken by `voice` (the engine's default when None) to `out_path` (WAV)."""
         raise NotImplementedError

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from services.atomic import atomic_output
 from services.engines.tts.base import TTSEngine
+from services.run.call import EngineCall
 
 MIN_WAV_BYTES = 45  # a WAV header alone is 44 bytes
 
@@ -46,7 +47,7 @@ class SpeechCache:
         """Return the cache file of `text`."""
         return self.folder / f"{cache_key(self.engine, text, self.voice)}.wav"
 
-    def speak(self, text: str, out_path: Path) -> bool:
+    def speak(self, text: str, out_path: Path, call: EngineCall) -> bool:
         """Write the speech of `text` to `out_path`; return True when it came from the cache."""
         cached = self.path(text)
         if cached.exists() and cached.stat().st_size >= MIN_WAV_BYTES:
@@ -54,7 +55,7 @@ class SpeechCache:
             with self._lock:
                 self.hits += 1
             return True
-        self.engine.synthesise(text, out_path, voice=self.voice)
+        self.engine.synthesise(text, out_path, self.voice, call)
         with atomic_output(cached) as tmp:
             shutil.copyfile(out_path, tmp)
         with self._lock:

@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import ClassVar
 
 from services.atomic import partial_path
+from services.engines.base import engine_failure
 from services.engines.tts.audio_files import save_as_wav
 from services.engines.tts.base import TTSEngine
+from services.run.call import EngineCall
 from services.run.errors import InvalidInputError
 
 VOICE_NAME = re.compile(r"^[a-z]{2,3}-[A-Z]{2,3}(?:-[A-Za-z]+)?-[A-Za-z]+Neural$")
@@ -38,7 +40,7 @@ class EdgeTTSEngine(TTSEngine):
             return False, "the edge-tts package is not installed (pip install edge-tts)"
         return True, ""
 
-    def synthesise(self, text: str, out_path: Path, voice: str | None = None) -> None:
+    def synthesise(self, text: str, out_path: Path, voice: str | None, call: EngineCall) -> None:
         """Fetch `text` spoken by `voice` from the Edge service; write it as WAV."""
         import edge_tts
 
@@ -53,8 +55,6 @@ class EdgeTTSEngine(TTSEngine):
             asyncio.run(edge_tts.Communicate(text, voice).save(str(mp3)))
             data = mp3.read_bytes()
         except Exception as exc:  # noqa: BLE001 - network and service errors of many kinds
-            from services.engines.registry import engine_failure
-
             raise engine_failure("tts", self.name, exc, SETTINGS) from exc
         finally:
             mp3.unlink(missing_ok=True)

@@ -11,10 +11,12 @@ import re
 from pathlib import Path
 from typing import ClassVar
 
-from services.engines.clients.http import ApiError, Hooks, RetryPolicy, call_api
+from services.engines.base import engine_failure
+from services.engines.clients.http import ApiError, RetryPolicy, call_api
 from services.engines.clients.settings import Endpoint, env_text
 from services.engines.tts.audio_files import save_as_wav
 from services.engines.tts.base import TTSEngine
+from services.run.call import EngineCall
 from services.run.errors import InvalidInputError
 
 DEFAULT_BASE = "https://api.elevenlabs.io"
@@ -44,7 +46,6 @@ class ElevenLabsEngine(TTSEngine):
         "a voice id."
     )
     default_voice: ClassVar[str] = "21m00Tcm4TlvDq8ikWAM"
-    hooks: Hooks = Hooks()
 
     @classmethod
     def availability(cls) -> tuple[bool, str]:
@@ -57,7 +58,7 @@ class ElevenLabsEngine(TTSEngine):
         """Return what besides text and voice changes the sound: the model."""
         return elevenlabs_endpoint().model
 
-    def synthesise(self, text: str, out_path: Path, voice: str | None = None) -> None:
+    def synthesise(self, text: str, out_path: Path, voice: str | None, call: EngineCall) -> None:
         """Ask ElevenLabs to speak `text` with voice id `voice`; write it as WAV."""
         voice = voice or self.default_voice
         if not VOICE_ID.match(voice):
@@ -73,12 +74,10 @@ class ElevenLabsEngine(TTSEngine):
                 json={"text": text, "model_id": endpoint.model},
                 headers={"xi-api-key": endpoint.api_key, "Accept": "audio/mpeg"},
                 policy=RetryPolicy.from_env(),
-                hooks=self.hooks,
+                call=call,
                 what="ElevenLabs speech",
             )
         except ApiError as exc:
-            from services.engines.registry import engine_failure
-
             raise engine_failure("tts", self.name, exc, SETTINGS) from exc
-        self.hooks.usage({"engine": self.name, "model": endpoint.model, "requests": 1})
+        call.usage({"engine": self.name, "model": endpoint.model, "requests": 1})
         save_as_wav(response.content, out_path, "ElevenLabs")

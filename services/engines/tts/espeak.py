@@ -9,6 +9,7 @@ from typing import ClassVar
 
 from services.engines.tts.base import TTSEngine
 from services.media.ffmpeg import run_tool
+from services.run.call import EngineCall
 from services.run.errors import InvalidInputError
 
 # espeak-ng voice names: "en-us", "en-gb-x-rp", "de", "mb-en1", "en-us+f3" ...
@@ -30,7 +31,7 @@ class EspeakEngine(TTSEngine):
             return True, ""
         return False, "espeak-ng is not installed (apt-get install espeak-ng)"
 
-    def synthesise(self, text: str, out_path: Path, voice: str | None = None) -> None:
+    def synthesise(self, text: str, out_path: Path, voice: str | None, call: EngineCall) -> None:
         """Speak `text` into `out_path`; the text goes through stdin, never the command line."""
         voice = voice or self.default_voice
         if not VOICE_NAME.match(voice):

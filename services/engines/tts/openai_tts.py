@@ -9,10 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
-from services.engines.clients.http import ApiError, Hooks, RetryPolicy, call_api
+from services.engines.base import engine_failure
+from services.engines.clients.http import ApiError, RetryPolicy, call_api
 from services.engines.clients.settings import tts_endpoint
 from services.engines.tts.audio_files import save_as_wav
 from services.engines.tts.base import TTSEngine
+from services.run.call import EngineCall
 
 SETTINGS = "TTS_BASE_URL, TTS_API_KEY and TTS_MODEL (or LLM_BASE_URL and LLM_API_KEY)"
 
@@ -26,7 +28,6 @@ class OpenAITTSEngine(TTSEngine):
         "set TTS_BASE_URL/TTS_API_KEY (or LLM_*), voices like alloy, nova, onyx."
     )
     default_voice: ClassVar[str] = "alloy"
-    hooks: Hooks = Hooks()
 
     @classmethod
     def availability(cls) -> tuple[bool, str]:
@@ -38,7 +39,7 @@ class OpenAITTSEngine(TTSEngine):
         """Return what besides text and voice changes the sound: the model."""
         return tts_endpoint().model
 
-    def synthesise(self, text: str, out_path: Path, voice: str | None = None) -> None:
+    def synthesise(self, text: str, out_path: Path, voice: str | None, call: EngineCall) -> None:
         """Ask the endpoint to speak `text`; write it as WAV."""
         endpoint = tts_endpoint()
         body = {
@@ -53,12 +54,10 @@ class OpenAITTSEngine(TTSEngine):
                 "/audio/speech",
                 json=body,
                 policy=RetryPolicy.from_env(),
-                hooks=self.hooks,
+                call=call,
                 what="speech synthesis",
             )
         except ApiError as exc:
-            from services.engines.registry import engine_failure
-
             raise engine_failure("tts", self.name, exc, SETTINGS) from exc
-        self.hooks.usage({"engine": self.name, "model": endpoint.model, "requests": 1})
+        call.usage({"engine": self.name, "model": endpoint.model, "requests": 1})
         save_as_wav(response.content, out_path, f"the speech endpoint ({endpoint.base_url})")

@@ -9,8 +9,9 @@ import time
 import pytest
 
 from services.engines.clients.chat import ChatClient, NoUsableReply
-from services.engines.clients.http import ApiError, Hooks
+from services.engines.clients.http import ApiError
 from services.engines.clients.replies import ReplyError, extract_json
+from services.run.call import EngineCall
 from tests.support.fake_openai import Reply, chat_completion
 
 
@@ -26,7 +27,7 @@ def test_a_valid_reply_is_returned_with_its_usage(llm_env) -> None:
     llm_env.chat(
         '{"ok": 1}', usage={"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10}
     )
-    client = ChatClient(hooks=Hooks(on_usage=usage.append))
+    client = ChatClient(call=EngineCall(on_usage=usage.append))
     result, reply = client.ask_json("system", "user", accept_object)
     assert result == {"ok": 1}
     assert usage == [

@@ -12,9 +12,7 @@ from config.settings import TestConfig, parallel_jobs
 from services.episodes.files import EpisodeFiles
 from services.pipeline import runner as worker
 from services.run.options import RunOptions
-from services.stages import registry
-from services.stages.base import Stage
-from services.stages.context import StageContext
+from services.stages.base import Stage, StageContext
 
 
 class _CountingStage(Stage):
@@ -77,7 +75,7 @@ def test_parallel_jobs_setting_reads_the_environment(
 def test_worker_gives_stages_the_cap_from_its_environment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(registry, "STAGES", {1: _CountingStage})
+    monkeypatch.setattr(worker, "STAGES", {1: _CountingStage})
     monkeypatch.setattr(_CountingStage, "seen", [])
     monkeypatch.setenv("PARALLEL_JOBS", "2")
     spec = {

@@ -20,7 +20,7 @@ from services.run.errors import InputMissingError, InvalidInputError, StageInter
 from services.run.options import RunOptions
 from services.sources import url_safety
 from services.sources.downloader import ByteProgress, Downloader, choose_captions, clean_error
-from services.stages.context import StageContext
+from services.stages.base import StageContext
 from services.stages.extraction import ExtractionStage, caption_language, find_sidecars
 from tests.support.media import ffprobe_json, make_video
 from tests.support.stage_runner import assert_monotonic_progress, run_stage

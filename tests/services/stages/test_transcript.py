@@ -22,7 +22,7 @@ from services.run.errors import (
     StageInterrupted,
 )
 from services.run.options import RunOptions
-from services.stages.context import StageContext
+from services.stages.base import StageContext
 from services.stages.transcript import TranscriptStage, tidy_segments
 from tests.services.test_webvtt import ROLLING_VTT
 from tests.support.media import make_speech_wav

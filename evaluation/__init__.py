@@ -1,0 +1,1 @@
+"""Evaluation of speech recognition and pipeline output on real recorded speech."""
