@@ -3,7 +3,8 @@
 Each transcript segment is cut into windows of at most WINDOW_MAX seconds; each window gets
 a supervector against a mixture model of the whole recording's voice frames (see gmm.py);
 windows are clustered by average linkage on cosine distance, the number of speakers chosen
-by silhouette (cluster.py). Long recordings cluster an even sample of windows and assign
+by silhouette and turn-taking, else by a clear gap in the windows' pitch (cluster.py).
+Long recordings cluster an even sample of windows and assign
 the rest to the nearest cluster centre. A segment takes the label of most of its time.
 """
 
@@ -17,8 +18,8 @@ from typing import ClassVar
 import numpy as np
 
 from services.engines.diarization.base import Diarizer, fill_gaps, speaker_names
-from services.engines.diarization.cluster import cosine_distances, count_speakers
-from services.engines.diarization.features import CepstrumAnalyser
+from services.engines.diarization.cluster import cosine_distances, count_speakers, pitch_split
+from services.engines.diarization.features import CepstrumAnalyser, median_pitch
 from services.engines.diarization.gmm import fit_mixture, supervector
 from services.run.call import EngineCall
 
@@ -62,7 +63,7 @@ class EmbeddedDiarizer(Diarizer):
         if len(windows) < 4:
             call.logger.info("Too little speech to tell voices apart (%d windows)", len(windows))
             return ["Speaker 1"] * len(segments)
-        frames = self._frames(audio, windows, call)
+        frames, pitches = self._frames(audio, windows, call)
         kept = [n for n, f in enumerate(frames) if len(f) >= 20]
         stacked = np.concatenate([frames[n] for n in kept])
         mean, scale = stacked.mean(axis=0), stacked.std(axis=0) + 1e-9
@@ -71,6 +72,11 @@ class EmbeddedDiarizer(Diarizer):
         call.checkpoint()
         vectors = np.array([supervector(mixture, (frames[n] - mean) / scale) for n in kept])
         groups, score = self._cluster(vectors)
+        if groups.max() == 0:
+            by_pitch = pitch_split(np.array([pitches[n] for n in kept]))
+            if by_pitch is not None:
+                groups, score = by_pitch, float("nan")
+                call.logger.info("Two voices told apart by pitch")
         call.report(0.95)
         votes: dict[int, dict[int, float]] = {}
         for group, n in zip(groups, kept, strict=True):
@@ -96,9 +102,9 @@ class EmbeddedDiarizer(Diarizer):
         audio: Path,
         windows: list[tuple[int, float, float]],
         call: EngineCall,
-    ) -> list[np.ndarray]:
-        """Return the cepstra of every window, read from the WAV one window at a time."""
-        result = []
+    ) -> tuple[list[np.ndarray], list[float]]:
+        """Return the cepstra and median pitch (NaN: unvoiced) of every window of the WAV."""
+        result, pitches = [], []
         with wave.open(str(audio), "rb") as source:
             rate = source.getframerate()
             analyser = CepstrumAnalyser(rate)
@@ -110,10 +116,12 @@ class EmbeddedDiarizer(Diarizer):
                     source.readframes(max(0, int(end * rate) - first)), dtype="<i2"
                 )
                 result.append(analyser.frames(samples))
+                pitch = median_pitch(samples, rate)
+                pitches.append(float("nan") if pitch is None else pitch)
                 if number % 50 == 0:
                     call.checkpoint()
                     call.report(0.6 * number / len(windows))
-        return result
+        return result, pitches
 
     def _cluster(self, vectors: np.ndarray) -> tuple[np.ndarray, float]:
         """Cluster (a sample of) the vectors; give every vector its nearest cluster."""

@@ -1,4 +1,4 @@
-"""Voice features in numpy: mel-frequency cepstra of the loud frames of a stretch of speech."""
+"""Voice features in numpy: mel-frequency cepstra of the loud frames, and the voice's pitch."""
 
 from __future__ import annotations
 
@@ -56,3 +56,32 @@ class CepstrumAnalyser:
         energy = np.log(np.sum(framed**2, axis=1) + 1e-10)
         loud = energy > energy.max() - FLOOR
         return np.log(power[loud] @ self.bank.T + 1e-10) @ self.dct.T
+
+
+PITCH_WINDOW = 0.04  # seconds per pitch frame (two periods of a 50 Hz voice)
+PITCH_RANGE = (60.0, 400.0)  # Hz
+VOICED = 0.5  # normalised autocorrelation peak of a voiced frame
+
+
+def median_pitch(samples: np.ndarray, rate: int) -> float | None:
+    """Return the median F0 (Hz) of the voiced frames of `samples` (int16), None if too few."""
+    signal = samples.astype(np.float32) / 32768.0
+    size, hop = int(PITCH_WINDOW * rate), int(HOP * rate)
+    if len(signal) < size + hop:
+        return None
+    count = 1 + (len(signal) - size) // hop
+    framed = signal[np.arange(size)[None, :] + hop * np.arange(count)[:, None]]
+    framed = framed - framed.mean(axis=1, keepdims=True)
+    energy = (framed**2).sum(axis=1)
+    framed = framed[energy > max(1e-4, energy.max() * 1e-3)]
+    if len(framed) < 5:
+        return None
+    fft_size = 1 << (2 * size - 1).bit_length()
+    spectrum = np.fft.rfft(framed, fft_size)
+    autocorr = np.fft.irfft(np.abs(spectrum) ** 2, fft_size)[:, :size]
+    autocorr /= autocorr[:, :1] + 1e-12
+    low, high = int(rate / PITCH_RANGE[1]), int(rate / PITCH_RANGE[0])
+    lags = low + np.argmax(autocorr[:, low:high], axis=1)
+    peaks = autocorr[np.arange(len(lags)), lags]
+    voiced = lags[peaks > VOICED]
+    return float(np.median(rate / voiced)) if len(voiced) >= 5 else None
