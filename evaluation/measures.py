@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import wave
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,3 +114,11 @@ def narration_texts(script: dict) -> list[str]:
         for s in script.get("podcast_sections", [])
         if s.get("section_type") != "video_clip" and s.get("script_content")
     ]
+
+
+def fixed_windows(path: Path, step: float = 4.0) -> list[dict]:
+    """Return transcript-like segments every `step` seconds over a WAV (for diarization)."""
+    with wave.open(str(path)) as source:
+        seconds = source.getnframes() / source.getframerate()
+    starts = [n * step for n in range(int(seconds // step))]
+    return [{"start": s, "end": min(seconds, s + step), "text": "words"} for s in starts]

@@ -7,13 +7,25 @@ from flask import Flask
 
 def register_blueprints(app: Flask) -> None:
     """Import and register every blueprint with its URL prefix."""
-    from routes import audio, auth, episodes, main, media, pipeline, presets, prompts, segments
+    from routes import (
+        audio,
+        auth,
+        episodes,
+        main,
+        media,
+        pipeline,
+        presets,
+        prompts,
+        segments,
+        timelines,
+    )
     from routes.errors import register_error_handlers
     from routes.workers import bp as workers_bp
 
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(episodes.bp, url_prefix="/episodes")
+    app.register_blueprint(timelines.bp, url_prefix="/episodes")
     app.register_blueprint(media.bp, url_prefix="/media")
     app.register_blueprint(pipeline.bp, url_prefix="/pipeline")
     app.register_blueprint(presets.bp, url_prefix="/presets")
