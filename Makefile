@@ -3,7 +3,7 @@ PY := .venv/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: setup setup-test run worker test test-fast lint check-imports format bench screenshots clean
+.PHONY: setup setup-test run worker test test-fast test-unit test-js coverage lint check-imports format bench eval screenshots clean
 
 setup:
 	@scripts/setup.sh
@@ -18,11 +18,25 @@ run: setup
 worker: setup
 	$(PY) -m flask --app app pipeline worker $(WORKER_ARGS)
 
-test: setup-test
+test: setup-test test-js
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+# The browser's session store and helpers under Node's own test runner (no packages needed).
+test-js:
+	node --test tests/js/
 
 test-fast: setup-test
 	$(PY) -m pytest -q -m "not slow and not browser" $(PYTEST_ARGS)
+
+# Pure logic only (tests marked `unit`, and the browser store): runs in seconds.
+test-unit: setup-test test-js
+	$(PY) -m pytest -q -m unit $(PYTEST_ARGS)
+
+# Line coverage of the fast lane (PYTEST_ARGS narrows or widens it); prints the total.
+coverage: setup-test
+	$(PY) -m coverage run -m pytest -q -m "not slow and not browser" $(PYTEST_ARGS)
+	$(PY) -m coverage report --skip-covered --skip-empty --sort=cover
+	@echo "Total line coverage: $$($(PY) -m coverage report --format=total)%"
 
 lint: setup-test check-imports
 	$(PY) -m ruff check .
@@ -38,6 +52,10 @@ format: setup-test
 
 bench: setup-test  # the live figures use the websocket client of the test set
 	$(PY) scripts/bench.py $(BENCH_ARGS)
+
+# Real recorded speech through every stage (evaluation/report.py); writes docs/EVAL.md.
+eval: setup
+	$(PY) scripts/eval.py $(EVAL_ARGS)
 
 screenshots: setup-test
 	$(PY) scripts/screenshots.py

@@ -2,26 +2,34 @@
 
 from __future__ import annotations
 
+# Only the standard library, python-dotenv and config.settings (both stdlib-only) are imported
+# here: with SOCKETIO_ASYNC_MODE=eventlet, main() monkey-patches before Flask is loaded.
 import argparse
 import ipaddress
-import os
 import sys
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dotenv import load_dotenv
-from flask import Flask
+
+from config.settings import ServeSettings  # the standard library only
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 def create_app(config: object | None = None) -> Flask:
     """Build the app: settings, extensions, blueprints, the pipeline controller, the CLI."""
+    from flask import Flask
+
     from config.settings import Config
     from models import db
     from models.base import tune_sqlite
     from models.schema import ensure_schema
     from routes import register_blueprints
     from routes.guards import install_request_guards
-    from routes.sockets import socketio
+    from routes.sockets import install_socket_guard, socketio
     from services.pipeline.celery.queue_settings import check_redis_url
     from services.pipeline.controller import PipelineController
     from services.pipeline.events import SocketIOSink
@@ -43,11 +51,12 @@ def create_app(config: object | None = None) -> Flask:
         max_http_buffer_size=1_000_000,
     )
     install_request_guards(app)
+    install_socket_guard(app)
     register_blueprints(app)
 
     with app.app_context():
-        tune_sqlite(db.engine)
-        ensure_schema(db.engine)
+        tune_sqlite(db.engine, app.config["DB_BUSY_TIMEOUT"])
+        _open_database(db.engine, ensure_schema)
         recover_orphaned_sessions(Path(app.config["DATA_DIR"]))
 
     sink = SocketIOSink(socketio)
@@ -57,6 +66,22 @@ def create_app(config: object | None = None) -> Flask:
 
     app.cli.add_command(pipeline_cli)
     return app
+
+
+def _open_database(engine: object, ensure_schema: object) -> None:
+    """Create the tables and check the database; a SetupError says what is wrong and what to do."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from services.pipeline.celery.queue_settings import SetupError
+    from services.server.database_health import database_problem, opening_problem
+
+    try:
+        ensure_schema(engine)
+    except SQLAlchemyError as exc:
+        raise SetupError(opening_problem(exc, engine)) from exc
+    problem = database_problem(engine)
+    if problem:
+        raise SetupError(problem)
 
 
 def _executor(app: Flask, sink: object) -> object:
@@ -88,21 +113,19 @@ def _is_loopback(host: str) -> bool:
 def main(argv: list[str] | None = None) -> int:
     """Serve the dashboard (default http://127.0.0.1:5000)."""
     load_dotenv()
+    serve = ServeSettings.from_env()
     parser = argparse.ArgumentParser(description="Serve Clipcast")
-    parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "5000")))
+    parser.add_argument("--host", default=serve.host)
+    parser.add_argument("--port", type=int, default=serve.port)
     args = parser.parse_args(argv)
-    if not _is_loopback(args.host) and not (
-        os.environ.get("API_TOKEN") and os.environ.get("SECRET_KEY")
-    ):
+    if not _is_loopback(args.host) and not serve.has_token_and_key:
         print(
             f"Refusing to listen on {args.host}: set API_TOKEN and SECRET_KEY first "
             "(see docs/SECURITY.md), or bind to 127.0.0.1.",
             file=sys.stderr,
         )
         return 2
-    mode = os.environ.get("SOCKETIO_ASYNC_MODE", "threading")
-    if mode == "eventlet":
+    if serve.async_mode == "eventlet":
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             import eventlet

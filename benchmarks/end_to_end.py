@@ -22,8 +22,11 @@ GROUP = "End to end (all seven stages)"
 TARGETS = {"captions": 0.2, "pocketsphinx": 0.6}
 
 
-def run_once(video: Path, transcript_engine: str) -> dict:
-    """Run stages 1-7 on a copy of `video`; return status, wall time and per-stage seconds."""
+def run_once(video: Path, transcript_engine: str, extra: dict | None = None) -> dict:
+    """Run stages 1-7 on a copy of `video`; return status, wall, per-stage and disk figures.
+
+    `extra` adds run options (e.g. a transcript engine of `auto`).
+    """
     data_dir = Path(tempfile.mkdtemp(prefix="clipcast-bench-"))
     try:
         app = create_app(TestConfig(data_dir))
@@ -31,9 +34,8 @@ def run_once(video: Path, transcript_engine: str) -> dict:
         controller = PipelineController(app, sink, LocalExecutor(app, sink))
         with app.app_context():
             episode = create_from_local_file(data_dir, video)
-            options = controller.options_for(
-                episode, {"selected_stages": list(STAGES), "transcript_engine": transcript_engine}
-            )
+            choices = {"selected_stages": list(STAGES), "transcript_engine": transcript_engine}
+            options = controller.options_for(episode, {**choices, **(extra or {})})
             started = time.monotonic()
             session = controller.start(episode, options)
             controller.executor.wait(session.id)
@@ -47,7 +49,15 @@ def run_once(video: Path, transcript_engine: str) -> dict:
             }
             final = data_dir / "episodes" / episode.id / "Output" / "Final" / "final.mp4"
             final_seconds = media_duration(final) if final.exists() else 0.0
-            return {"status": row.status, "wall": wall, "stages": stages, "final": final_seconds}
+            folder = data_dir / "episodes" / episode.id
+            disk = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+            return {
+                "status": row.status,
+                "wall": wall,
+                "stages": stages,
+                "final": final_seconds,
+                "disk_bytes": disk,
+            }
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
 

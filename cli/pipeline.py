@@ -10,11 +10,10 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from cli.terminal import TerminalSink
-from models import Episode
-from services.library.presets import PresetError
-from services.pipeline import episode_store as store
-from services.pipeline.controller import PipelineController, PipelineError
+from services.episodes.budget import parse_duration
+from services.pipeline.controller import PipelineController, RunRequest
 from services.pipeline.local.executor import LocalExecutor
+from services.run.errors import ClientError
 from services.run.options import ALL_STAGES
 
 pipeline_cli = AppGroup("pipeline", help="Run the pipeline from the terminal.")
@@ -37,16 +36,24 @@ def parse_stages(text: str) -> list[int]:
     return sorted(stages)
 
 
-def _episode_for(source: str, episode_id: str | None) -> Episode:
-    """Return the episode to run on: --episode, a local file, or a URL."""
-    data_dir = current_app.config["DATA_DIR"]
+def parse_target(text: str) -> float:
+    """Parse --target: "5m", "90s", "1m30s" or "300" (seconds) into seconds."""
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--target") from exc
+
+
+def run_request(source: str, episode_id: str | None, preset: str | None, stages) -> RunRequest:  # noqa: ANN001
+    """Return the run a command line asks for: --episode, a local file, or a URL."""
+    if stages is None and not preset:
+        stages = list(ALL_STAGES)
+    options = {"preset": preset, "selected_stages": stages}
     if episode_id:
-        return store.episode_for_run(data_dir, None, episode_id, False)
+        return RunRequest(options=options, episode_id=episode_id)
     if Path(source).exists():
-        return store.create_from_local_file(
-            data_dir, Path(source), current_app.config["CAPTION_LANGUAGE"]
-        )
-    return store.create_from_url(data_dir, source, current_app.config["ALLOW_PRIVATE_URLS"])
+        return RunRequest(options=options, local_file=Path(source))
+    return RunRequest(options=options, url=source)
 
 
 @pipeline_cli.command("run")
@@ -59,27 +66,38 @@ def _episode_for(source: str, episode_id: str | None) -> Episode:
 )
 @click.option("--preset", default=None, help="Name or id of a workflow preset.")
 @click.option("--episode", "episode_id", default=None, help="Run on an existing episode.")
+@click.option(
+    "--target",
+    "target_text",
+    default=None,
+    help="Length of the final: 5m, 90s, 1m30s or 300 (seconds). Default: at most a third "
+    "of the source and at most 10 minutes.",
+)
 @click.option("--quiet", is_flag=True, help="Show progress only, not the log.")
 def run_command(
-    source: str, stages_text: str | None, preset: str | None, episode_id: str | None, quiet: bool
+    source: str,
+    stages_text: str | None,
+    preset: str | None,
+    episode_id: str | None,
+    target_text: str | None,
+    quiet: bool,
 ) -> None:
     """Run stages on SOURCE (a URL or a local video file) with a live progress bar."""
     if not source and not episode_id:
         raise click.UsageError("give a SOURCE (URL or file) or --episode ID")
     stages = parse_stages(stages_text) if stages_text else None
+    target = parse_target(target_text) if target_text else None
     sink = TerminalSink(verbose=not quiet)
     app = current_app._get_current_object()  # the relay thread needs the app, not the proxy
     controller = PipelineController(app, sink, LocalExecutor(app, sink))
     try:
-        episode = _episode_for(source, episode_id)
-        if stages is None and not preset:
-            stages = list(ALL_STAGES)
-        options = controller.options_for(episode, {"preset": preset, "selected_stages": stages})
-        session = controller.start(episode, options)
-    except (PipelineError, store.EpisodeError, PresetError, ValueError) as exc:
+        request = run_request(source, episode_id, preset, stages)
+        request.options["target_seconds"] = target
+        episode, session = controller.execute(request)
+    except (ClientError, ValueError) as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(1)
-    click.echo(f"Episode {episode.id} · session {session.id} · stages {options.selected_stages}")
+    click.echo(f"Episode {episode.id} · session {session.id} · stages {session.selected_stages}")
     try:
         while not controller.executor.wait(session.id, timeout=0.5):
             pass

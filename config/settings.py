@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
 
 CONFIG_DIR = Path(__file__).resolve().parent
@@ -11,9 +12,44 @@ BUILTIN_PROMPTS_DIR = CONFIG_DIR / "prompts"
 BUILTIN_PRESETS_DIR = CONFIG_DIR / "presets"
 
 
-def _env_flag(name: str, default: str = "0") -> bool:
-    """Read a boolean environment variable (1/true/yes/on)."""
-    return os.environ.get(name, default).strip().lower() in {"1", "true", "yes", "on"}
+def env_text(name: str, default: str = "") -> str:
+    """Return an environment variable stripped of blanks, or `default`."""
+    return (os.environ.get(name) or "").strip() or default
+
+
+def env_number(name: str, default: float, low: float = 0.0, high: float = 1e9) -> float:
+    """Return a numeric environment variable clamped to [low, high], or `default`."""
+    try:
+        value = float(os.environ.get(name, ""))
+    except ValueError:
+        return default
+    return min(high, max(low, value))
+
+
+def env_flag(name: str, default: bool = False) -> bool:
+    """Return a boolean environment variable (1/true/yes/on)."""
+    raw = (os.environ.get(name) or "").strip().lower()
+    return raw in {"1", "true", "yes", "on"} if raw else default
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    """How `python app.py` serves: read before anything else is imported (eventlet patching)."""
+
+    host: str
+    port: int
+    async_mode: str
+    has_token_and_key: bool  # API_TOKEN and SECRET_KEY are both set (a public bind needs them)
+
+    @classmethod
+    def from_env(cls) -> ServeSettings:
+        """Read HOST, PORT, SOCKETIO_ASYNC_MODE, API_TOKEN and SECRET_KEY."""
+        return cls(
+            host=env_text("HOST", "127.0.0.1"),
+            port=int(env_number("PORT", 5000, 0, 65535)),
+            async_mode=env_text("SOCKETIO_ASYNC_MODE", "threading"),
+            has_token_and_key=bool(env_text("API_TOKEN") and env_text("SECRET_KEY")),
+        )
 
 
 def _load_secret_key(data_dir: Path) -> str:
@@ -56,7 +92,7 @@ class Config:
             for h in os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")
             if h.strip()
         ]
-        self.ALLOW_PRIVATE_URLS = _env_flag("ALLOW_PRIVATE_URLS")
+        self.ALLOW_PRIVATE_URLS = env_flag("ALLOW_PRIVATE_URLS")
         self.SOCKETIO_ASYNC_MODE = os.environ.get("SOCKETIO_ASYNC_MODE", "threading")
         self.PIPELINE_EXECUTOR = os.environ.get("PIPELINE_EXECUTOR", "local")
         self.CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or None
@@ -86,7 +122,7 @@ class Config:
         #   ELEVENLABS_API_KEY, ELEVENLABS_MODEL, ELEVENLABS_BASE_URL: `elevenlabs` TTS
         #   HF_TOKEN, PYANNOTE_MODEL: the `pyannote` diarizer (optional extra)
         #   Defaults of the run options: TRANSCRIPT_ENGINE (auto), ANALYSIS_ENGINE
-        #   (heuristic), NARRATIVE_ENGINE (template), TTS_ENGINE (espeak), TTS_VOICE,
+        #   (heuristic), NARRATIVE_ENGINE (template), TTS_ENGINE (piper), TTS_VOICE,
         #   DIARIZATION (auto|off|embedded|pyannote), WORD_ALIGNMENT (auto|off)
         self.LLM_BASE_URL = os.environ.get("LLM_BASE_URL") or None
         self.LLM_API_KEY = os.environ.get("LLM_API_KEY") or None
@@ -95,7 +131,11 @@ class Config:
         self.CAPTION_LANGUAGE = os.environ.get("CAPTION_LANGUAGE", "en")
         # Read again by each pipeline worker from its own environment (see worker.py).
         self.PARALLEL_JOBS = parallel_jobs()
-        self.SQLALCHEMY_ENGINE_OPTIONS = _engine_options(self.SQLALCHEMY_DATABASE_URI)
+        # How long a write waits for a locked SQLite database before it fails, in seconds.
+        self.DB_BUSY_TIMEOUT = float(os.environ.get("DB_BUSY_TIMEOUT", "30"))
+        self.SQLALCHEMY_ENGINE_OPTIONS = _engine_options(
+            self.SQLALCHEMY_DATABASE_URI, self.DB_BUSY_TIMEOUT
+        )
 
     def as_dict(self) -> dict:
         """Return the upper-case settings as a mapping for `app.config.from_mapping`."""
@@ -124,8 +164,8 @@ class TestConfig(Config):
         self.ALLOW_PRIVATE_URLS = True
 
 
-def _engine_options(url: str) -> dict:
+def _engine_options(url: str, busy_timeout: float = 30.0) -> dict:
     """Return SQLAlchemy engine options: a busy timeout for SQLite, pre-ping elsewhere."""
     if url.startswith("sqlite"):
-        return {"connect_args": {"timeout": 30, "check_same_thread": False}}
+        return {"connect_args": {"timeout": busy_timeout, "check_same_thread": False}}
     return {"pool_pre_ping": True}

@@ -31,7 +31,7 @@ def isoformat(value: datetime | None) -> str | None:
     return value.isoformat()
 
 
-def tune_sqlite(engine: Engine) -> None:
+def tune_sqlite(engine: Engine, busy_timeout: float = 30.0) -> None:
     """Put SQLite in WAL mode with a busy timeout so server and worker can write together."""
     if engine.dialect.name != "sqlite":
         return
@@ -41,6 +41,6 @@ def tune_sqlite(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()

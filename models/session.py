@@ -4,18 +4,42 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import db, isoformat, utcnow
 
 ACTIVE_STATUSES = ("queued", "running", "waiting_for_selection")
+ONE_ACTIVE_INDEX = "uq_active_session_per_episode"
+_ACTIVE = text("status IN (" + ", ".join(f"'{s}'" for s in ACTIVE_STATUSES) + ")")
 
 
 class PipelineSession(db.Model):
     """One run of a selection of stages on one episode."""
 
     __tablename__ = "pipeline_sessions"
+    # At most one active session per episode, enforced by the database itself so that two
+    # simultaneous starts cannot both succeed (a partial unique index: SQLite and PostgreSQL).
+    __table_args__ = (
+        Index(
+            ONE_ACTIVE_INDEX,
+            "episode_id",
+            unique=True,
+            sqlite_where=_ACTIVE,
+            postgresql_where=_ACTIVE,
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     episode_id: Mapped[str] = mapped_column(

@@ -15,7 +15,9 @@ def register_blueprints(app: Flask) -> None:
         media,
         pipeline,
         presets,
+        probe,
         prompts,
+        script,
         segments,
         timelines,
     )
@@ -26,6 +28,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     app.register_blueprint(episodes.bp, url_prefix="/episodes")
     app.register_blueprint(timelines.bp, url_prefix="/episodes")
+    app.register_blueprint(script.bp, url_prefix="/episodes")
+    app.register_blueprint(probe.bp, url_prefix="/episodes")
     app.register_blueprint(media.bp, url_prefix="/media")
     app.register_blueprint(pipeline.bp, url_prefix="/pipeline")
     app.register_blueprint(presets.bp, url_prefix="/presets")

@@ -10,6 +10,7 @@ from services.episodes.narration_import import (
     NarrationError,
     delete_narration,
     import_narration,
+    restore_tts_take,
     section_list,
 )
 
@@ -43,6 +44,12 @@ def upload(episode_id: str, section_id: str):  # noqa: ANN201
         raise NarrationError("attach the recording as `file`", "file")
     result = import_narration(_files(episode_id), section_id, file.stream, file.filename or "")
     return jsonify(result), 201
+
+
+@bp.post("/api/<episode_id>/sections/<section_id>/tts")
+def use_tts_take(episode_id: str, section_id: str):  # noqa: ANN201
+    """Put the kept text-to-speech take back in place of a recording."""
+    return restore_tts_take(_files(episode_id), section_id)
 
 
 @bp.delete("/api/<episode_id>/sections/<section_id>")

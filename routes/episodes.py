@@ -5,7 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, render_template, request
 
 from models import Episode, db
+from routes.request_data import json_body, text_field
 from services.pipeline import episode_store as store
+from services.sources.url_safety import MAX_URL_LENGTH
 
 bp = Blueprint("episodes", __name__)
 
@@ -35,10 +37,8 @@ def create_episode():  # noqa: ANN201
             current_app.config["CAPTION_LANGUAGE"],
         )
     else:
-        data = request.get_json(silent=True) or {}
-        episode = store.create_from_url(
-            _data_dir(), data.get("url", ""), current_app.config["ALLOW_PRIVATE_URLS"]
-        )
+        url = text_field(json_body(), "url", MAX_URL_LENGTH) or ""
+        episode = store.create_from_url(_data_dir(), url, current_app.config["ALLOW_PRIVATE_URLS"])
     return jsonify(store.episode_listing(_data_dir(), episode)), 201
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, request
+from flask import Flask, current_app, jsonify, request
+from sqlalchemy.exc import DatabaseError
 from werkzeug.exceptions import HTTPException
 
+from models import db
+from services.pipeline.faults import describe_fault, is_disk_full
 from services.run.errors import ClientError
 
 
@@ -22,6 +25,16 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ClientError)
     def _client_error(exc: ClientError):  # noqa: ANN202
         return error_response(str(exc), exc.status, exc.field, **exc.extra())
+
+    @app.errorhandler(DatabaseError)
+    def _database(exc: DatabaseError):  # noqa: ANN202
+        db.session.rollback()
+        config = current_app.config
+        message = describe_fault(exc, config["DATA_DIR"], config.get("DB_BUSY_TIMEOUT", 0))
+        if message is None:
+            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            message = f"the database cannot be read ({reason}); GET /healthz says what to do"
+        return error_response(message, 507 if is_disk_full(exc) else 503, "database")
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):  # noqa: ANN202

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template
 
-from services.system_info import system_info
+from models import db
+from services.server.database_health import database_problem
+from services.server.system_info import system_info
 
 bp = Blueprint("main", __name__)
 
@@ -23,5 +25,8 @@ def system():  # noqa: ANN201
 
 @bp.get("/healthz")
 def health():  # noqa: ANN201
-    """Answer a liveness probe."""
+    """Answer a health probe: 200 when the database reads and is sound, else 503 saying why."""
+    problem = database_problem(db.engine)
+    if problem:
+        return {"status": "error", "error": problem}, 503
     return {"status": "ok"}

@@ -2,19 +2,44 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, render_template, request
+from flask import Blueprint, current_app, jsonify, render_template
 
 from models import Episode, db
+from routes.request_data import json_body, query_int, text_field
 from services.engines.registry import engine_kinds, list_engines
-from services.pipeline.controller import PipelineError, get_controller
-from services.pipeline.episode_store import episode_for_run
+from services.pipeline.controller import PipelineError, RunRequest, get_controller
+from services.pipeline.estimates import session_estimates
+from services.run.options import OptionsError, RunOptions
+from services.sources.url_safety import MAX_URL_LENGTH
 from services.stages.registry import describe_stages
 
 bp = Blueprint("pipeline", __name__)
 
 
+# Request keys besides the options: the source, the preset, and API.md's `force`.
+RUN_REQUEST_KEYS = {"youtube_url", "episode_id", "preset", "force"}
+
+
 def _controller():  # noqa: ANN202
     return get_controller(current_app)
+
+
+def _run_request() -> tuple[dict, str | None, str | None]:
+    """Return an execute/validate body checked for unknown keys and field types."""
+    data = json_body()
+    RunOptions.check_request_keys(data, RUN_REQUEST_KEYS)
+    text_field(data, "preset", 100)
+    if data.get("force") is not None and not isinstance(data["force"], bool):
+        raise OptionsError("force must be true or false", "force")
+    return data, text_field(data, "youtube_url", MAX_URL_LENGTH), text_field(data, "episode_id", 64)
+
+
+def _known_session(session_id: str) -> dict:
+    """Return a session's status, or raise 404 for an unknown id."""
+    status = _controller().status(session_id)
+    if status is None:
+        raise PipelineError(f"no session {session_id}", field="session_id", status=404)
+    return status
 
 
 @bp.get("/")
@@ -26,15 +51,11 @@ def pipeline_page():  # noqa: ANN201
 @bp.post("/execute")
 def execute():  # noqa: ANN201
     """Start a session on a URL or an episode; 202 with its id."""
-    data = request.get_json(silent=True) or {}
-    episode = episode_for_run(
-        current_app.config["DATA_DIR"],
-        data.get("youtube_url"),
-        data.get("episode_id"),
-        current_app.config["ALLOW_PRIVATE_URLS"],
+    data, youtube_url, episode_id = _run_request()
+    run = RunRequest(
+        options=data, episode_id=episode_id, url=youtube_url, force=data.get("force") is True
     )
-    options = _controller().options_for(episode, data)
-    session = _controller().start(episode, options)
+    episode, session = _controller().execute(run)
     return jsonify(
         status="started", session_id=session.id, episode_id=episode.id, monitoring_enabled=True
     ), 202
@@ -43,16 +64,14 @@ def execute():  # noqa: ANN201
 @bp.post("/interrupt/<session_id>")
 def interrupt(session_id: str):  # noqa: ANN201
     """Interrupt a running session."""
+    _known_session(session_id)
     return {"status": _controller().interrupt(session_id)}
 
 
 @bp.get("/status/<session_id>")
 def session_status(session_id: str):  # noqa: ANN201
     """Return one session's status."""
-    status = _controller().status(session_id)
-    if status is None:
-        raise PipelineError(f"no session {session_id}", field="session_id")
-    return status
+    return _known_session(session_id)
 
 
 @bp.get("/status")
@@ -62,11 +81,21 @@ def running_status():  # noqa: ANN201
     return session.to_status() if session else {"status": "idle"}
 
 
+@bp.get("/estimates/<session_id>")
+def estimates(session_id: str):  # noqa: ANN201
+    """Return how long each stage of a session is expected to take on this machine."""
+    answer = session_estimates(session_id, current_app.config["DATA_DIR"])
+    if answer is None:
+        raise PipelineError(f"no session {session_id}", field="session_id", status=404)
+    return answer
+
+
 @bp.get("/logs/<session_id>")
 def logs(session_id: str):  # noqa: ANN201
     """Return a session's log records after a seq."""
-    after = request.args.get("after", 0, type=int)
-    limit = request.args.get("limit", 1000, type=int)
+    after = query_int("after", 0)
+    limit = query_int("limit", 1000, low=1, high=10000)
+    _known_session(session_id)
     return {"logs": _controller().logs(session_id, after=after, limit=limit)}
 
 
@@ -85,19 +114,21 @@ def stages():  # noqa: ANN201
 @bp.get("/engines")
 def engines():  # noqa: ANN201
     """List the engines of every kind with their availability."""
-    return {kind: list_engines(kind) for kind in engine_kinds()}
+    data_dir = current_app.config["DATA_DIR"]
+    return {kind: list_engines(kind, data_dir) for kind in engine_kinds()}
 
 
 @bp.post("/validate-stages")
 def validate_stages():  # noqa: ANN201
     """Check a stage selection against what the episode has (or a new URL would have)."""
-    data = request.get_json(silent=True) or {}
-    episode = db.session.get(Episode, str(data.get("episode_id") or ""))
-    if episode is None:
+    data, youtube_url, episode_id = _run_request()
+    episode = db.session.get(Episode, episode_id or "")
+    new = episode is None
+    if new:
         # A new URL: nothing exists yet, so only the selection itself can supply inputs.
-        episode = Episode(id="new", source=data.get("youtube_url") or "", source_kind="url")
+        episode = Episode(id="new", source=youtube_url or "", source_kind="url")
     options = _controller().options_for(episode, data)
-    errors = _controller().check(episode, options)
+    errors = _controller().check(episode, options, new_episode=new)
     return {"valid": not errors, "errors": errors, "skipped_stages": []}
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, render_template, request
 
+from routes.request_data import json_body, parse_json_object
 from services.library import presets
 
 bp = Blueprint("presets", __name__)
@@ -28,7 +29,7 @@ def list_presets():  # noqa: ANN201
 @bp.post("/api/presets")
 def create_preset():  # noqa: ANN201
     """Create a custom preset."""
-    return jsonify(presets.create_preset(_data_dir(), request.get_json(silent=True))), 201
+    return jsonify(presets.create_preset(_data_dir(), json_body())), 201
 
 
 @bp.get("/api/presets/<preset_id>")
@@ -40,7 +41,7 @@ def get_preset(preset_id: str):  # noqa: ANN201
 @bp.put("/api/presets/<preset_id>")
 def update_preset(preset_id: str):  # noqa: ANN201
     """Overwrite a custom preset."""
-    return presets.update_preset(_data_dir(), preset_id, request.get_json(silent=True))
+    return presets.update_preset(_data_dir(), preset_id, json_body())
 
 
 @bp.delete("/api/presets/<preset_id>")
@@ -65,4 +66,8 @@ def import_preset():  # noqa: ANN201
     upload = request.files.get("file")
     if upload is None:
         raise presets.PresetError("attach the preset file as `file`", "file")
-    return jsonify(presets.import_preset(_data_dir(), upload.read(64 * 1024))), 201
+    raw = upload.read(64 * 1024 + 1)
+    if len(raw) > 64 * 1024:
+        raise presets.PresetError("a preset file is at most 64 KB", "file", status=413)
+    parse_json_object(raw, "file")  # refuses what is not a JSON object, naming `file`
+    return jsonify(presets.import_preset(_data_dir(), raw)), 201

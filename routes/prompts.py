@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, render_template, request
+from flask import Blueprint, current_app, jsonify, render_template
 
+from routes.request_data import json_body, text_field
 from services.engines.prompt_check import check_prompt_text
 from services.library import prompts
 from services.library.presets import presets_using_prompt
@@ -36,23 +37,21 @@ def get_prompt(kind: str, name: str):  # noqa: ANN201
 @bp.post("/api/prompts/<kind>")
 def create_prompt(kind: str):  # noqa: ANN201
     """Create a prompt from `{name, content}` or `{name, duplicate_of}`."""
-    data = request.get_json(silent=True) or {}
-    content = data.get("content")
-    if data.get("duplicate_of") and content is None:
-        content = prompts.get_prompt(_data_dir(), kind, str(data["duplicate_of"]))["content"]
-    saved = prompts.save_prompt(
-        _data_dir(), kind, str(data.get("name") or ""), content, True, check_prompt_text
-    )
+    data = json_body()
+    content = text_field(data, "content", prompts.MAX_PROMPT_BYTES)
+    duplicate_of = text_field(data, "duplicate_of", 64)
+    if duplicate_of and content is None:
+        content = prompts.get_prompt(_data_dir(), kind, duplicate_of)["content"]
+    name = text_field(data, "name", 64) or ""
+    saved = prompts.save_prompt(_data_dir(), kind, name, content, True, check_prompt_text)
     return jsonify(saved), 201
 
 
 @bp.put("/api/prompts/<kind>/<name>")
 def update_prompt(kind: str, name: str):  # noqa: ANN201
     """Replace a user prompt's text."""
-    data = request.get_json(silent=True) or {}
-    return prompts.save_prompt(
-        _data_dir(), kind, name, data.get("content"), False, check_prompt_text
-    )
+    content = text_field(json_body(), "content", prompts.MAX_PROMPT_BYTES)
+    return prompts.save_prompt(_data_dir(), kind, name, content, False, check_prompt_text)
 
 
 @bp.delete("/api/prompts/<kind>/<name>")

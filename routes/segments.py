@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, render_template, request
 
 from models import Episode, db
+from routes.request_data import json_body
 from services.episodes.files import EpisodeFiles
 from services.episodes.selection import (
     SelectionError,
@@ -50,5 +51,5 @@ def list_segments(episode_id: str):  # noqa: ANN201
 @bp.post("/api/<episode_id>/select")
 def select_segments(episode_id: str):  # noqa: ANN201
     """Save the chosen segments as selected_segments.json."""
-    data = request.get_json(silent=True) or {}
-    return {"selected": save_selection(_files(episode_id), data.get("segment_ids"))}
+    segment_ids = json_body().get("segment_ids")
+    return {"selected": save_selection(_files(episode_id), segment_ids)}

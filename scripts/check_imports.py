@@ -29,12 +29,14 @@ FLOORS: dict[str, int] = {
     "services.engines": 2,
     "services.stages": 3,
     "services.pipeline": 4,
-    "services.system_info": 4,
+    "services.server.system_info": 4,
     "routes": 5,
     "cli": 5,
     "app": 5,
 }
 PACKAGES = ("app", "config", "models", "services", "routes", "cli")
+# The only modules allowed loose in services/: everything else lives in a package.
+LOOSE_SERVICES = {"services", "services.atomic"}
 
 
 def floor_of(module: str) -> int | None:
@@ -132,6 +134,9 @@ def check() -> list[str]:
         own = floor_of(name)
         if own is None and name.startswith("services"):
             problems.append(f"{name}: on no floor; add its package to FLOORS and the README")
+        loose = name.count(".") == 1 and path.name != "__init__.py"
+        if name.startswith("services.") and loose and name not in LOOSE_SERVICES:
+            problems.append(f"{name}: a loose module; put it in the package of what it is")
         graph[name] = set()
         for target, line in imports_of(path, name, known):
             graph[name].add(target)

@@ -20,6 +20,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from services.captions.sentences import is_punctuated, longest_word, sentence_spans
+
 TIMESTAMP = r"(?:(\d+):)?(\d{1,2}):(\d{2})[.,](\d{1,3})"
 TIMING_LINE = re.compile(rf"^\s*{TIMESTAMP}\s*-->\s*{TIMESTAMP}")
 INLINE_TIME = re.compile(rf"^<{TIMESTAMP}>$")
@@ -30,61 +32,6 @@ DASHES = ("-", "\u2013", "\u2014")
 SOUND_NOTE = re.compile(r"\[[^\]<>]*\]|\u266a[^\u266a]*\u266a|\u266a")
 ASS_OVERRIDE = re.compile(r"\{\\[^}]*\}")
 WORD_KEY = re.compile(r"[^\w']+")
-
-TERMINAL = re.compile(r"[.?!\u2026]+[\"'\u201d\u2019)\]]*$")
-# Never a sentence end: titles and "No. 5" style words.
-ABBREVIATIONS = {
-    "mr",
-    "mrs",
-    "ms",
-    "dr",
-    "prof",
-    "sr",
-    "jr",
-    "st",
-    "vs",
-    "mt",
-    "fig",
-    "gen",
-    "gov",
-    "sen",
-    "rep",
-    "rev",
-    "capt",
-    "col",
-    "lt",
-    "sgt",
-    "approx",
-}
-# A sentence end only when the next word starts with a capital: "at 5 p.m. Then".
-AMBIGUOUS = {
-    "etc",
-    "a.m",
-    "p.m",
-    "u.s",
-    "u.k",
-    "inc",
-    "ltd",
-    "co",
-    "e.g",
-    "i.e",
-    "jan",
-    "feb",
-    "mar",
-    "apr",
-    "jun",
-    "jul",
-    "aug",
-    "sep",
-    "sept",
-    "oct",
-    "nov",
-    "dec",
-}
-PAUSE_BREAK = 3.0  # a silence this long ends a sentence even without punctuation
-UNPUNCTUATED_MIN_WORDS = 12  # unpunctuated captions: end a segment at a cue edge past this
-UNPUNCTUATED_MAX_WORDS = 30
-PUNCTUATED_MAX_WORDS = 80
 
 
 @dataclass
@@ -326,6 +273,10 @@ def _time_lines(cue: Cue, timed_lines: list[bool]) -> None:
         _spread(group, group_start, max(group_start, min(group_end, cue.end)))
         for token in group:
             token.timed = True
+        # A word's time runs to the next word's: end it when it is plausibly said, so a
+        # silence before the next word shows as a pause.
+        last = group[-1]
+        last.end = min(last.end, last.start + longest_word(last.text))
 
 
 def _is_rolling(cues: list[Cue]) -> bool:
@@ -388,31 +339,6 @@ def dedupe_cues(cues: list[Cue]) -> tuple[list[Token], DedupeStats]:
     return stream, stats
 
 
-def _is_sentence_end(word: str, following: str | None) -> bool:
-    """Tell whether `word` ends a sentence, given the next word (None at the end)."""
-    if not TERMINAL.search(word):
-        return False
-    bare = word.rstrip("\"'\u201d\u2019)]")
-    if following is None:
-        return True
-    capital_next = following[:1].isupper() or following[:1] in "\"'\u201c"
-    if bare.endswith(("?", "!")):
-        return bare == word or not following[:1].islower()  # '"Really?" she asked.'
-    if bare.endswith(("...", "\u2026")):
-        return capital_next and following != "I"
-    stem = bare.rstrip(".").lstrip("\"'(\u201c")
-    if re.fullmatch(r"[A-Z]", stem):
-        return False  # an initial: "John F. Kennedy"
-    stem = stem.lower()
-    if stem == "no":
-        return not following[:1].isdigit()  # "No. 5"
-    if stem in ABBREVIATIONS:
-        return False
-    if stem in AMBIGUOUS or re.fullmatch(r"(?:[a-z]\.)+[a-z]", stem):
-        return capital_next
-    return True
-
-
 class SpeakerLabels:
     """Resolve speaker marks into labels following the module's documented rules."""
 
@@ -437,50 +363,41 @@ class SpeakerLabels:
         return self.current
 
 
-def _punctuated(tokens: list[Token]) -> bool:
-    """Tell whether the text carries sentence punctuation (auto captions do not)."""
-    ends = sum(1 for t in tokens if TERMINAL.search(t.text))
-    return ends > 0 and len(tokens) / ends <= 40
+def _speaker_runs(tokens: list[Token]) -> tuple[list[tuple[str, list[Token]]], list[str]]:
+    """Split the stream at speaker turns; return (speaker, tokens) runs and the speakers."""
+    labels = SpeakerLabels()
+    runs: list[tuple[str, list[Token]]] = []
+    for token in tokens:
+        speaker = labels.apply(token.mark)
+        if not runs or speaker != runs[-1][0] or token.mark == "":
+            runs.append((speaker, []))
+        runs[-1][1].append(token)
+    return runs, labels.speakers
+
+
+def _sentence(tokens: list[Token], speaker: str) -> Sentence:
+    """Return the sentence of some tokens (with their word timings when all are timed)."""
+    words = None
+    if all(t.timed for t in tokens):
+        words = [{"word": t.text, "start": t.start, "end": t.end} for t in tokens]
+    text = " ".join(t.text for t in tokens)
+    return Sentence(tokens[0].start, tokens[-1].end, text, speaker, words)
 
 
 def merge_sentences(tokens: list[Token]) -> tuple[list[Sentence], list[str]]:
-    """Group a token stream into sentences; return them and the speakers in order of appearance."""
-    labels = SpeakerLabels()
-    punctuated = _punctuated(tokens)
-    sentences: list[Sentence] = []
-    current: list[Token] = []
-    speaker = "Speaker 1"
+    """Group a token stream into sentences; return them and the speakers in order of appearance.
 
-    def close() -> None:
-        if current:
-            words = None
-            if all(t.timed for t in current):
-                words = [{"word": t.text, "start": t.start, "end": t.end} for t in current]
-            text = " ".join(t.text for t in current)
-            sentences.append(Sentence(current[0].start, current[-1].end, text, speaker, words))
-            current.clear()
-
-    for index, token in enumerate(tokens):
-        new_speaker = labels.apply(token.mark)
-        if current and (
-            new_speaker != speaker
-            or token.mark == ""
-            or token.start - current[-1].end >= PAUSE_BREAK
-            or (
-                not punctuated
-                and token.cue != current[-1].cue
-                and len(current) >= UNPUNCTUATED_MIN_WORDS
-            )
-        ):
-            close()
-        speaker = new_speaker
-        current.append(token)
-        following = tokens[index + 1].text if index + 1 < len(tokens) else None
-        limit = PUNCTUATED_MAX_WORDS if punctuated else UNPUNCTUATED_MAX_WORDS
-        if (punctuated and _is_sentence_end(token.text, following)) or len(current) >= limit:
-            close()
-    close()
-    return sentences, labels.speakers
+    Sentences end at speaker turns and where `sentence_spans` puts their borders: at
+    punctuation when the captions have it, at pauses always (see services.captions.sentences).
+    """
+    punctuated = is_punctuated([t.text for t in tokens])
+    runs, speakers = _speaker_runs(tokens)
+    sentences = [
+        _sentence(run[start:stop], speaker)
+        for speaker, run in runs
+        for start, stop in sentence_spans(run, punctuated)
+    ]
+    return sentences, speakers
 
 
 @dataclass

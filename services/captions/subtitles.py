@@ -1,4 +1,9 @@
-"""Subtitles and chapters of the final video: SRT cues from narration, ffmetadata chapters."""
+"""Subtitles and chapters of the final video: SRT cues, ffmetadata chapters.
+
+Cues come from the narration (its text timed over its section) and from the clips' speech:
+the transcript's words inside each clip's source span, moved onto the final's timeline,
+with the speaker's name at each change of speaker when the transcript knows it.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,13 @@ MAX_CUE_CHARS = 84
 MAX_LINE_CHARS = 42
 MAX_CUE_SECONDS = 6.0
 SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
+# A cue stays up this much longer after its last word, up to the next cue.
+LINGER_SECONDS = 0.8
+# A silence this long between words starts a new cue.
+CUE_GAP_SECONDS = 1.0
+GENERIC_SPEAKER = re.compile(
+    r"^(?:(?:unknown\s*)?speaker|spk|unknown|narrator|s)?[\s_#-]*\d*$", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
@@ -97,6 +109,101 @@ def narration_cues(
     return cues
 
 
+def speaker_name(label: object) -> str | None:
+    """Return a speaker label that names someone; None for generic ones ("Speaker 1")."""
+    text = " ".join(str(label or "").split())
+    if not text or GENERIC_SPEAKER.match(text):
+        return None
+    return text
+
+
+@dataclass(frozen=True)
+class Word:
+    """One spoken word on the source's clock, and who said it."""
+
+    text: str
+    start: float
+    end: float
+    speaker: str | None
+
+
+def transcript_words(segments: list[dict], start: float, end: float) -> list[Word]:
+    """Return the words spoken between `start` and `end` (source seconds), in time order.
+
+    A transcript sentence without word timings has its words spread evenly over its time.
+    """
+    words: list[Word] = []
+    for segment in segments:
+        seg_start, seg_end = float(segment.get("start", 0)), float(segment.get("end", 0))
+        if seg_end <= start or seg_start >= end:
+            continue
+        speaker = speaker_name(segment.get("speaker"))
+        timed = segment.get("words") or []
+        if not timed:
+            texts = str(segment.get("text") or "").split()
+            step = (seg_end - seg_start) / max(1, len(texts))
+            timed = [
+                {"word": t, "start": seg_start + i * step, "end": seg_start + (i + 1) * step}
+                for i, t in enumerate(texts)
+            ]
+        for w in timed:
+            text = str(w.get("word") or "").strip()
+            w_start, w_end = float(w["start"]), float(w["end"])
+            if text and start <= (w_start + w_end) / 2 < end:
+                words.append(Word(text, w_start, max(w_start, w_end), speaker))
+    return sorted(words, key=lambda w: w.start)
+
+
+def _starts_cue(cue: list[Word], word: Word, max_chars: int, max_seconds: float) -> bool:
+    """Tell whether `word` must open a new cue rather than join `cue`."""
+    if not cue:
+        return False
+    last = cue[-1]
+    return (
+        word.speaker != last.speaker
+        or word.start - last.end > CUE_GAP_SECONDS
+        or last.text[-1] in ".!?…"
+        or len(" ".join(w.text for w in cue)) + 1 + len(word.text) > max_chars
+        or word.end - cue[0].start > max_seconds
+    )
+
+
+def speech_cues(
+    words: list[Word],
+    source_start: float,
+    final_start: float,
+    final_end: float,
+    max_chars: int = MAX_CUE_CHARS - 12,
+    max_seconds: float = MAX_CUE_SECONDS,
+) -> list[Cue]:
+    """Return cues of a clip's words, moved from the source clock to the final's.
+
+    The source's `source_start` plays at `final_start`; nothing shows after `final_end`.
+    Each change of speaker (to a named one) opens its cue with the name.
+    """
+    groups: list[list[Word]] = []
+    for word in words:
+        if not groups or _starts_cue(groups[-1], word, max_chars, max_seconds):
+            groups.append([])
+        groups[-1].append(word)
+    cues: list[Cue] = []
+    previous: str | None = None
+    for n, group in enumerate(groups):
+        text = " ".join(w.text for w in group)
+        speaker = group[0].speaker
+        if speaker and speaker != previous:
+            text = f"{speaker}: {text}"
+        previous = speaker
+        start = final_start + group[0].start - source_start
+        end = final_start + group[-1].end - source_start + LINGER_SECONDS
+        if n + 1 < len(groups):
+            end = min(end, final_start + groups[n + 1][0].start - source_start)
+        start, end = max(final_start, start), min(final_end, end)
+        if end - start >= 0.2:
+            cues.append(Cue(round(start, 3), round(end, 3), text))
+    return cues
+
+
 def srt_timestamp(seconds: float) -> str:
     """Format seconds as an SRT time (HH:MM:SS,mmm)."""
     millis = max(0, round(seconds * 1000))
@@ -130,6 +237,12 @@ def parse_srt(text: str) -> list[Cue]:
             start, _, end = lines[1].partition("-->")
             cues.append(Cue(seconds(start), seconds(end), "\n".join(lines[2:])))
     return cues
+
+
+def filter_path(path: object) -> str:
+    """Escape a file path as a filter option value inside a filter graph (two levels)."""
+    value = re.sub(r"([\\':])", r"\\\1", str(path))
+    return re.sub(r"([\\'\[\],;])", r"\\\1", value)
 
 
 def _escape_ffmetadata(value: str) -> str:

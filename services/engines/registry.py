@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 
 from services.engines.base import Engine, fallback_hint
 from services.run.engine_catalog import ENGINE_PATHS
@@ -31,19 +32,23 @@ def get_engine(kind: str, name: str) -> Engine:
     return cls()
 
 
-def list_engines(kind: str) -> list[dict]:
-    """Return `[{name, available, reason, description}]` for one kind."""
+def list_engines(kind: str, data_dir: Path | None = None) -> list[dict]:
+    """Return `[{name, available, reason, description}]` for one kind (tts: and `voices`)."""
     rows = []
     for name in ENGINE_PATHS.get(kind, {}):
+        voices: list[dict] = []
         try:
             cls = engine_class(kind, name)
             available, reason = cls.availability()
             description = cls.description
+            if kind == "tts" and available:
+                voices = cls.voices(data_dir)  # type: ignore[attr-defined]
         except ImportError as exc:  # an optional package is missing
             available, reason, description = False, f"not installed: {exc.name}", ""
-        rows.append(
-            {"name": name, "available": available, "reason": reason, "description": description}
-        )
+        row = {"name": name, "available": available, "reason": reason, "description": description}
+        if kind == "tts":
+            row["voices"] = voices
+        rows.append(row)
     return rows
 
 

@@ -112,6 +112,20 @@ class EpisodeFiles:
         """Scratch space for intermediate files (cards, concat lists); safe to delete."""
         return self.root / "Work"
 
+    def page_paths(self) -> dict[str, str]:
+        """Return the files the pages read, relative to the folder (`{name}`: a per-item part)."""
+        return {
+            "original_video": self.relative(self.original_video),
+            "transcript": self.relative(self.transcript),
+            "analysis": self.relative(self.analysis),
+            "selected_segments": self.relative(self.selected_segments),
+            "script": self.relative(self.script),
+            "section_audio": self.relative(self.section_audio("{section_id}")),
+            "clip": self.relative(self.clip("{clip_id}")),
+            "final_video": self.relative(self.final_video),
+            "final_srt": self.relative(self.final_srt),
+        }
+
     def relative(self, path: Path) -> str:
         """Return `path` relative to the episode folder, with forward slashes."""
         return Path(path).relative_to(self.root).as_posix()

@@ -1,12 +1,21 @@
-"""The user's own narration: list script sections, import a recording for one, delete it."""
+"""The user's own narration: list script sections, import a recording for one, delete it.
+
+An upload never loses the text-to-speech take it replaces: that take is kept beside it
+(`Output/Audio/tts/<section_id>.wav`) and can be put back. Which files are the user's is
+told by `Output/Audio/recordings.json` (section id -> SHA-256 of the stored recording), so a
+file stage 5 spoke again later counts as a TTS take whatever was uploaded before.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import shutil
 import subprocess
 import uuid
 from pathlib import Path
 from typing import BinaryIO
 
+from services.atomic import atomic_output, read_json, write_json_atomic
 from services.episodes.files import EpisodeFiles, is_safe_id
 from services.episodes.script import load_script, narration_sections
 from services.media.ffmpeg import failure_reason, media_duration
@@ -26,19 +35,59 @@ AUDIO_DEMUXERS = {
     ".webm": "matroska",
 }
 MAX_AUDIO_BYTES = 100 * 1024 * 1024
+TTS_TAKES = "tts"
+RECORDINGS = "recordings.json"
 
 
 class NarrationError(ClientError):
     """An import request that cannot be carried out."""
 
 
+def tts_take(files: EpisodeFiles, section_id: str) -> Path:
+    """Return where the text-to-speech take a recording replaced is kept."""
+    return files.audio_dir / TTS_TAKES / f"{section_id}.wav"
+
+
+def _digest(path: Path) -> str:
+    """Return a file's SHA-256."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _recordings(files: EpisodeFiles) -> dict:
+    """Return `{section_id: digest}` of the user's recordings."""
+    try:
+        data = read_json(files.audio_dir / RECORDINGS)
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _mark_recording(files: EpisodeFiles, section_id: str, digest: str | None) -> None:
+    """Record (or, with None, forget) that a section's audio is the user's recording."""
+    recordings = _recordings(files)
+    if digest is None:
+        recordings.pop(section_id, None)
+    else:
+        recordings[section_id] = digest
+    write_json_atomic(files.audio_dir / RECORDINGS, recordings)
+
+
+def audio_source(files: EpisodeFiles, section_id: str) -> str | None:
+    """Return "recording" or "tts" for a section's audio file, None when it has none."""
+    audio = files.section_audio(section_id)
+    if not audio.exists():
+        return None
+    return "recording" if _recordings(files).get(section_id) == _digest(audio) else "tts"
+
+
 def section_list(files: EpisodeFiles) -> list[dict]:
-    """Return the script's narration sections with whether each has audio and its length."""
+    """Return the script's narration sections with their audio, its length and where it is from."""
     if not files.script.exists():
         raise NarrationError("no script yet: run stage 4 first", status=404)
     rows = []
     for section in narration_sections(load_script(files.script)):
         audio = files.section_audio(section["section_id"])
+        take = tts_take(files, section["section_id"])
         rows.append(
             {
                 "section_id": section["section_id"],
@@ -48,6 +97,8 @@ def section_list(files: EpisodeFiles) -> list[dict]:
                 "has_audio": audio.exists(),
                 "duration": round(media_duration(audio), 2) if audio.exists() else None,
                 "audio_url": files.relative(audio) if audio.exists() else None,
+                "audio_source": audio_source(files, section["section_id"]),
+                "tts_take_url": files.relative(take) if take.exists() else None,
             }
         )
     return rows
@@ -110,6 +161,7 @@ def import_narration(files: EpisodeFiles, section_id: str, stream: BinaryIO, fil
         if copied == 0:
             raise NarrationError("the file is empty", "file")
         decode_check(upload, extension, Path(filename).name)
+        _keep_tts_take(files, section_id)
         try:
             result = normalise_narration(upload, files.section_audio(section_id), scratch)
         except StageError as exc:
@@ -119,7 +171,31 @@ def import_narration(files: EpisodeFiles, section_id: str, stream: BinaryIO, fil
     if result.seconds <= 2 * 0.25 + 0.05:
         files.section_audio(section_id).unlink(missing_ok=True)
         raise NarrationError("the recording is silent", "file")
+    _mark_recording(files, section_id, _digest(files.section_audio(section_id)))
     return {"section_id": section_id, "duration": round(result.seconds, 2)}
+
+
+def _keep_tts_take(files: EpisodeFiles, section_id: str) -> None:
+    """Before an upload replaces a text-to-speech take, keep a copy of it to go back to."""
+    if audio_source(files, section_id) != "tts":
+        return  # no audio, or the user's own recording: nothing of the TTS's to keep
+    take = tts_take(files, section_id)
+    take.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_output(take) as tmp:
+        shutil.copyfile(files.section_audio(section_id), tmp)
+
+
+def restore_tts_take(files: EpisodeFiles, section_id: str) -> dict:
+    """Put a section's kept text-to-speech take back in place of the user's recording."""
+    _require_section(files, section_id)
+    take = tts_take(files, section_id)
+    if not take.exists():
+        raise NarrationError(f"section {section_id} has no TTS take kept", "section_id", status=404)
+    audio = files.section_audio(section_id)
+    with atomic_output(audio) as tmp:
+        shutil.copyfile(take, tmp)
+    _mark_recording(files, section_id, None)
+    return {"section_id": section_id, "duration": round(media_duration(audio), 2)}
 
 
 def _copy_limited(stream: BinaryIO, out: BinaryIO) -> int:
@@ -142,3 +218,4 @@ def delete_narration(files: EpisodeFiles, section_id: str) -> None:
     if not path.exists():
         raise NarrationError(f"section {section_id} has no narration", "section_id", status=404)
     path.unlink()
+    _mark_recording(files, section_id, None)

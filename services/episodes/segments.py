@@ -2,7 +2,10 @@
 
 `Processing/analysis_results.json` and `Processing/selected_segments.json` share one shape:
 `{"episode_id", "guideline", "engine", "generated_at", "segments": [<segment>...]}`; the
-second holds only the segments the user picked.
+second holds only the segments the user picked (or the automatic choice, `selected_by: auto`).
+The analysis stage adds `selection_basis` (cues, content, or cues and content: whether the
+passages were found by the guideline's cue phrases or, failing those, by their content),
+`source_seconds`, `target_seconds` and `clip_budget_seconds` (services.episodes.budget).
 """
 
 from __future__ import annotations
@@ -30,8 +33,11 @@ REQUIRED_FIELDS = (
     "fullerContextTimestamps",
     "suggestedClip",
 )
-# Added by Clipcast's engines; checked when present (an LLM may leave it out).
-OPTIONAL_FIELDS = ("score",)
+# Added by Clipcast's engines; checked when present (an LLM may leave them out): the ranking
+# score; the basis of the choice (cues or content); the strongest part of the passage, whole
+# sentences, for a reel that must trim it; the better segment this one nearly repeats.
+OPTIONAL_FIELDS = ("score", "basis", "coreTimestamps", "repeats")
+BASES = ("cues", "content")
 SEGMENT_FIELDS = REQUIRED_FIELDS + OPTIONAL_FIELDS
 
 SEGMENT_ID = re.compile(r"^seg_\d{3,}$")
@@ -124,7 +130,23 @@ def validate_segment(d: object) -> list[str]:
     problems += _check_clip(d["suggestedClip"], bounds)
     if "score" in d and not _is_number(d["score"]):
         problems.append("score must be a number")
+    if "basis" in d and d["basis"] not in BASES:
+        problems.append(f"basis must be one of {', '.join(BASES)}")
+    if "coreTimestamps" in d:
+        problems += _check_core(d["coreTimestamps"], bounds)
+    if "repeats" in d and (not isinstance(d["repeats"], str) or not SEGMENT_ID.match(d["repeats"])):
+        problems.append("repeats must be a segment id such as seg_001")
     return problems
+
+
+def _check_core(core: object, bounds: dict | None) -> list[str]:
+    """Return the problems of a `coreTimestamps` value: a span inside the segment."""
+    problems = [p.replace("fullerContextTimestamps", "coreTimestamps") for p in _check_bounds(core)]
+    if problems or not bounds or not isinstance(core, dict):
+        return problems
+    if core["start"] < bounds["start"] - _TOLERANCE or core["end"] > bounds["end"] + _TOLERANCE:
+        return ["coreTimestamps must lie inside fullerContextTimestamps"]
+    return []
 
 
 def segment_bounds(segment: dict) -> tuple[float, float]:

@@ -1,11 +1,26 @@
-"""The segment picker's work: sorting analysed segments and saving the user's selection."""
+"""The segment picker's work: sorting analysed segments, saving the user's selection, and the
+automatic selection of a run that does not wait for the user (`auto_selection`)."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+from pathlib import Path
+
 from services.atomic import read_json, write_json_atomic
+from services.episodes.budget import clip_budget, default_target
 from services.episodes.files import EpisodeFiles
-from services.episodes.segments import SEVERITIES, SegmentsError, load_segments, segment_bounds
+from services.episodes.segments import (
+    SEVERITIES,
+    SegmentsError,
+    chronological,
+    load_segments,
+    segment_bounds,
+)
 from services.run.errors import ClientError
+
+NEAR_DUPLICATE = 0.6  # share of shared words (Jaccard) above which two passages say the same
+_WORD = re.compile(r"[a-z0-9']+")
 
 SORT_KEYS = {
     # Severity sorts by rank: "desc" puts CRITICAL first.
@@ -75,9 +90,108 @@ def write_selection(files: EpisodeFiles, segments: list[dict], selected_by: str)
     write_json_atomic(files.selected_segments, document)
 
 
-def record_auto_selection(files: EpisodeFiles, segments: list[dict]) -> None:
-    """Record the segments an automatic run narrates as the current (auto) selection."""
-    write_selection(files, segments, "auto")
+def _positive(read: Callable[[dict], object], path: Path) -> float | None:
+    """Return the positive number `read` finds in a JSON file, else None."""
+    try:
+        value = float(read(read_json(path)) or 0.0)  # type: ignore[arg-type]
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None
+    return value if value > 0 else None
+
+
+def media_seconds(files: EpisodeFiles) -> float | None:
+    """Return the source media's length from Input/metadata.json, else None."""
+    return _positive(lambda d: d.get("duration"), files.metadata)
+
+
+def source_seconds(files: EpisodeFiles) -> float:
+    """Return the source's length: the media's, else the transcript's last end, else 0."""
+    last_end = _positive(
+        lambda d: max((float(r["end"]) for r in d["segments"]), default=0), files.transcript
+    )
+    return media_seconds(files) or last_end or 0.0
+
+
+def _rank(segment: dict) -> tuple[float, float, float]:
+    """Return a sort key, best first: score, else severity and confidence."""
+    severity = len(SEVERITIES) - SEVERITIES.index(segment["severityRating"])
+    confidence = float(segment["confidence_in_classification"])
+    return (-float(segment.get("score", severity)), -severity, -confidence)
+
+
+def _words(segment: dict) -> set[str]:
+    """Return the words of a segment's quotes (what it says)."""
+    text = " ".join(q["quote"] for q in segment["suggestedClip"]).lower()
+    return set(_WORD.findall(text))
+
+
+def _duplicates(segment: dict, chosen: list[dict]) -> bool:
+    """Tell whether a segment nearly repeats a chosen one (by `repeats` or shared words)."""
+    if segment.get("repeats") in {c["segment_id"] for c in chosen}:
+        return True
+    words = _words(segment)
+    for other in chosen:
+        theirs = _words(other)
+        if words and theirs and len(words & theirs) / len(words | theirs) > NEAR_DUPLICATE:
+            return True
+    return False
+
+
+def trimmed(segment: dict) -> dict:
+    """Return the segment cut to its strongest part (`coreTimestamps`), its quotes inside."""
+    core = segment["coreTimestamps"]
+    start, end = float(core["start"]), float(core["end"])
+    quotes = [q for q in segment["suggestedClip"] if start - 0.5 <= q["timestamp"] <= end]
+    cut = {k: v for k, v in segment.items() if k != "coreTimestamps"}
+    cut.update(
+        fullerContextTimestamps={"start": start, "end": end},
+        segmentDurationInSeconds=round(end - start, 3),
+        suggestedClip=quotes,
+        trimmedFrom=dict(segment["fullerContextTimestamps"]),
+    )
+    return cut
+
+
+def auto_selection(segments: list[dict], budget_seconds: float) -> list[dict]:
+    """Return the passages an automatic run narrates, in source order.
+
+    The best passages (by score) fill up to `budget_seconds` of clips; a passage too long for
+    what is left is trimmed to its strongest sentences (`coreTimestamps`) when those fit;
+    near-duplicates of a chosen passage are left out. At least one passage is always chosen
+    (trimmed when it has a core), so a run never ends without a clip.
+    """
+    chosen: list[dict] = []
+    used = 0.0
+    for segment in sorted(segments, key=_rank):
+        if _duplicates(segment, chosen):
+            continue
+        options = [segment, trimmed(segment)] if "coreTimestamps" in segment else [segment]
+        for option in options:
+            seconds = float(option["segmentDurationInSeconds"])
+            if used + seconds <= budget_seconds:
+                chosen.append(option)
+                used += seconds
+                break
+    if not chosen and segments:
+        best = min(segments, key=_rank)
+        chosen = [trimmed(best) if "coreTimestamps" in best else best]
+    return chronological(chosen)
+
+
+def record_auto_selection(files: EpisodeFiles, segments: list[dict]) -> list[dict]:
+    """Choose and record the segments an automatic run narrates (the current auto selection).
+
+    The clip budget is the analysis file's `clip_budget_seconds`, else that of the default
+    target for the source's length; returns the chosen segments in source order.
+    """
+    try:
+        budget = float(read_json(files.analysis).get("clip_budget_seconds") or 0.0)
+    except (OSError, ValueError, TypeError, AttributeError):
+        budget = 0.0
+    budget = budget or clip_budget(default_target(source_seconds(files)))
+    chosen = auto_selection(segments, budget)
+    write_selection(files, chosen, "auto")
+    return chosen
 
 
 def selected_ids(files: EpisodeFiles) -> list[str]:

@@ -14,12 +14,28 @@ from pathlib import Path
 
 from services.episodes.segments import SEVERITIES
 
-TOP_KEYS = {"name", "description", "instructions", "severity", "segments", "categories"}
+TOP_KEYS = {
+    "name",
+    "description",
+    "instructions",
+    "severity",
+    "segments",
+    "categories",
+    "fallback",
+}
+FALLBACK_KEYS = {"name", "description", "title", "severity", "fill"}
 CATEGORY_KEYS = {"name", "description", "weight", "severity", "title", "cues"}
 THRESHOLD_KEYS = ("critical", "high", "medium")
 SEGMENT_KEYS = {"min_seconds", "max_seconds"}
 TITLE_FIELDS = {"category", "cue", "topic"}
 DEFAULT_TITLE = "{category}: {topic}"
+# What a passage without any cue phrase is called; see `Guideline.fallback`.
+DEFAULT_FALLBACK = {
+    "name": "Key passage",
+    "description": "A passage the talk dwells on, chosen for its content, not for a cue phrase.",
+    "title": "{topic}",
+    "severity": "MEDIUM",
+}
 _TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 
@@ -80,6 +96,12 @@ class Guideline:
     max_seconds: float = 120.0
     path: Path | None = None
     text: str = ""
+    # The category of passages chosen by content alone (no cue phrase): used for every
+    # passage when none carries a cue, and alongside cue passages when `fill` is true.
+    fallback: Category = field(
+        default_factory=lambda: Category(weight=1.0, cues=(), **DEFAULT_FALLBACK)
+    )
+    fill: bool = False
 
     def category(self, name: str) -> Category:
         """Return the category called `name`."""
@@ -190,21 +212,19 @@ def _category(data: object, n: int, where: _Locator, path: Path) -> Category:
         ("description", lambda v: _text(v, "description")),
         ("weight", lambda v: _number(v, "weight", 0.01, 10.0)),
         ("title", _title_pattern),
+        ("severity", _severity),
     ):
         if key in data:
             try:
                 values[key] = parse(data[key])
             except ValueError as exc:
                 raise fail(key, str(exc)) from exc
-    severity = data["severity"]
-    if not isinstance(severity, str) or severity.upper() not in SEVERITIES:
-        raise fail("severity", f"severity must be one of {', '.join(SEVERITIES)}")
     cues = data["cues"]
     if not isinstance(cues, list) or not cues:
         raise fail("cues", "cues must be a non-empty list of phrases")
     if any(not isinstance(c, str) or not re.search(r"\w", c) for c in cues):
         raise fail("cues", "every cue must be a phrase with at least one word")
-    return Category(severity=severity.upper(), cues=tuple(c.strip() for c in cues), **values)
+    return Category(cues=tuple(c.strip() for c in cues), **values)
 
 
 def _thresholds(data: object, where: _Locator, path: Path) -> SeverityThresholds:
@@ -263,6 +283,58 @@ def _segment_limits(data: object, where: _Locator, path: Path) -> tuple[float, f
     return limits[0], limits[1]
 
 
+def _fallback_title(value: object) -> str:
+    """Check the title pattern of content-only passages (no {cue}: they have none)."""
+    pattern = _title_pattern(value)
+    if "{cue}" in pattern:
+        raise ValueError("the [fallback] title cannot use {cue}: its passages have no cue")
+    return pattern
+
+
+def _severity(value: object) -> str:
+    """Return a severity name in capitals or raise ValueError."""
+    if not isinstance(value, str) or value.upper() not in SEVERITIES:
+        raise ValueError(f"severity must be one of {', '.join(SEVERITIES)}")
+    return value.upper()
+
+
+def _flag(value: object) -> bool:
+    """Return a TOML boolean or raise ValueError."""
+    if not isinstance(value, bool):
+        raise ValueError("fill must be true or false")
+    return value
+
+
+def _fallback(data: object, where: _Locator, path: Path) -> tuple[Category, bool]:
+    """Parse the optional [fallback] table: the category of content-only passages."""
+    if data is None:
+        return Category(weight=1.0, cues=(), **DEFAULT_FALLBACK), False
+    if not isinstance(data, dict):
+        raise GuidelineError(path, where.line("fallback"), "fallback must be a table")
+    unknown = _unknown(data, FALLBACK_KEYS)
+    if unknown:
+        raise GuidelineError(
+            path,
+            where.line(unknown, "fallback"),
+            f"unknown key {unknown!r} in [fallback] (known: {', '.join(sorted(FALLBACK_KEYS))})",
+        )
+    values: dict = dict(DEFAULT_FALLBACK)
+    for key, parse in (
+        ("name", lambda v: _text(v, "name")),
+        ("description", lambda v: _text(v, "description")),
+        ("title", _fallback_title),
+        ("severity", _severity),
+        ("fill", _flag),
+    ):
+        if key in data:
+            try:
+                values[key] = parse(data[key])
+            except ValueError as exc:
+                raise GuidelineError(path, where.line(key, "fallback"), str(exc)) from exc
+    fill = values.pop("fill", False)
+    return Category(weight=1.0, cues=(), **values), fill
+
+
 def parse_guideline(text: str, path: Path | str = "guideline.toml") -> Guideline:
     """Parse guideline TOML text; raise GuidelineError with the line of the problem."""
     path = Path(path)
@@ -304,6 +376,11 @@ def parse_guideline(text: str, path: Path | str = "guideline.toml") -> Guideline
                 f"category name {category_name!r} is used twice",
             )
     min_seconds, max_seconds = _segment_limits(data.get("segments"), where, path)
+    fallback, fill = _fallback(data.get("fallback"), where, path)
+    if fallback.name in names:
+        raise GuidelineError(
+            path, where.line("name", "fallback"), f"[fallback] name {fallback.name!r} is a category"
+        )
     return Guideline(
         name=texts["name"],
         description=texts["description"],
@@ -314,6 +391,8 @@ def parse_guideline(text: str, path: Path | str = "guideline.toml") -> Guideline
         max_seconds=max_seconds,
         path=path,
         text=text,
+        fallback=fallback,
+        fill=fill,
     )
 
 

@@ -1,4 +1,4 @@
-"""Workflow presets: three read-only system presets and the user's own, stored as JSON files."""
+"""Workflow presets: the read-only system presets and the user's own, stored as JSON files."""
 
 from __future__ import annotations
 
@@ -25,8 +25,10 @@ CONFIG_KEYS = (
     "output_settings",
     # Beyond API.md's list: the voice and the stage 2 extras.
     "tts_voice",
+    "tts_rate",
     "diarization",
     "word_alignment",
+    "target_seconds",
 )
 PRESET_KEYS = {"id", "name", "description", "category", "configuration"}
 

@@ -12,13 +12,15 @@ import threading
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import ffmpeg
-from pydub import AudioSegment
-from pydub.silence import detect_leading_silence
 
 from services.atomic import atomic_output
 from services.media.ffmpeg import compile_args, run_ffmpeg
+
+if TYPE_CHECKING:  # pydub itself is imported where audio is worked on, not at server start
+    from pydub import AudioSegment
 
 SAMPLE_RATE = 48000
 CHANNELS = 1
@@ -51,6 +53,8 @@ def decode_to_pcm(
 
 def _trim_silence(segment: AudioSegment) -> AudioSegment:
     """Return `segment` without silence at its ends (unchanged when it is all silence)."""
+    from pydub.silence import detect_leading_silence  # heavy: loaded when audio is made
+
     lead = detect_leading_silence(segment, silence_threshold=SILENCE_DBFS, chunk_size=10)
     tail = detect_leading_silence(segment.reverse(), silence_threshold=SILENCE_DBFS, chunk_size=10)
     if lead + tail >= len(segment):
@@ -70,6 +74,8 @@ def normalise_narration(
     src: Path, dst: Path, work_dir: Path, cancel: threading.Event | None = None
 ) -> NormalisedAudio:
     """Write `src` to `dst` (atomically; `src` may be `dst`) in the one narration format."""
+    from pydub import AudioSegment  # heavy: loaded when audio is made
+
     work_dir.mkdir(parents=True, exist_ok=True)
     decoded = work_dir / f"decoded-{uuid.uuid4().hex[:8]}.wav"
     try:

@@ -1,21 +1,25 @@
 """The final's sound: narration and clip sound in script order, one lossless track, measured.
 
-Each piece is decoded, brought to one rate and layout, padded or trimmed to exactly the length
-of its picture (sample-accurate, so sound never drifts from picture over many joins) and
+Each piece is first metered on its own (ebur128, integrated) and given the gain that brings it
+to the target loudness, so narration and clips play at one level. Then each piece is decoded,
+brought to one rate and layout, given its gain, padded or trimmed to exactly the length of its
+picture (sample-accurate, so sound never drifts from picture over many joins) and
 concatenated; the same pass measures the loudness of the result for the normalising pass.
 """
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from services.media.ffmpeg import OutputFormat, ProgressCallback, run_ffmpeg
 from services.media.loudness import (
     LoudnessMeasurement,
+    integrated_loudness,
     meter_filter,
     parse_ebur128_summary,
+    piece_gain_db,
 )
 
 
@@ -25,18 +29,44 @@ class SoundPiece:
 
     path: Path  # a narration WAV or a clip (its first audio track)
     seconds: float  # the length of the picture it goes with
+    gain_db: float = 0.0  # brings the piece to the target loudness (see level_pieces)
+
+
+def fit_chain(fmt: OutputFormat) -> str:
+    """Return the filters that bring any sound to the final's rate and layout."""
+    layout = "stereo" if fmt.audio_channels == 2 else "mono"
+    return f"aresample={fmt.audio_rate},aformat=sample_fmts=fltp:channel_layouts={layout}"
+
+
+def level_pieces(
+    pieces: list[SoundPiece],
+    fmt: OutputFormat,
+    *,
+    on_progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+) -> list[SoundPiece]:
+    """Return the pieces, each with the gain that brings its own loudness to the target."""
+    total = sum(p.seconds for p in pieces) or 1.0
+    done, leveled = 0.0, []
+    for piece in pieces:
+        loudness = integrated_loudness(
+            piece.path, cancel, seconds=piece.seconds, prepare=fit_chain(fmt)
+        )
+        leveled.append(replace(piece, gain_db=round(piece_gain_db(loudness), 2)))
+        done += piece.seconds
+        if on_progress:
+            on_progress(done / total)
+    return leveled
 
 
 def join_graph(pieces: list[SoundPiece], fmt: OutputFormat) -> str:
     """Return the filter graph that fits each piece to its length and joins them, metered."""
-    layout = "stereo" if fmt.audio_channels == 2 else "mono"
     chains, labels = [], []
     for index, piece in enumerate(pieces):
         samples = max(1, round(piece.seconds * fmt.audio_rate))
         chains.append(
-            f"[{index}:a:0]aresample={fmt.audio_rate},"
-            f"aformat=sample_fmts=fltp:channel_layouts={layout},"
-            f"apad,atrim=end_sample={samples}[a{index}]"
+            f"[{index}:a:0]{fit_chain(fmt)},"
+            f"volume={piece.gain_db:.2f}dB,apad,atrim=end_sample={samples}[a{index}]"
         )
         labels.append(f"[a{index}]")
     chains.append(

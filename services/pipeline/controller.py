@@ -2,23 +2,33 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from flask import Flask
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from models import Episode, LogRecord, PipelineSession, StageRun, db
 from models.session import ACTIVE_STATUSES
 from services.episodes.files import EpisodeFiles
 from services.library.presets import get_preset, run_options_from_preset
 from services.library.run_choices import validate_choices
+from services.pipeline import episode_store as store
+from services.pipeline.ending import end_until_recorded
 from services.pipeline.events import EventSink
+from services.pipeline.faults import describe_fault, is_disk_full, storage_faults
+from services.pipeline.recorder import SessionRecorder
+from services.pipeline.spec import WorkerSpec
 from services.pipeline.validation import stage_dependency_errors
 from services.run.errors import ClientError
 from services.run.options import RunOptions
+
+log = logging.getLogger(__name__)
 
 
 class PipelineError(ClientError):
@@ -45,6 +55,28 @@ class SessionConflict(PipelineError):
     status = 409
 
 
+@dataclass
+class RunRequest:
+    """What a run targets (an episode id, a URL or a local video file) and its option data."""
+
+    options: dict = field(default_factory=dict)
+    episode_id: str | None = None
+    url: str | None = None
+    local_file: Path | None = None
+    force: bool = False  # rerun every selected stage, even those whose inputs are unchanged
+
+    @classmethod
+    def from_api(cls, data: dict) -> RunRequest:
+        """Read `POST /pipeline/execute`'s body: youtube_url or episode_id, and the options."""
+        episode_id = data.get("episode_id")
+        return cls(
+            options=data,
+            episode_id=str(episode_id) if episode_id else None,
+            url=data.get("youtube_url") or None,
+            force=data.get("force") is True,
+        )
+
+
 class PipelineController:
     """The one entry point for running stages, used by the routes and the CLI alike."""
 
@@ -52,6 +84,7 @@ class PipelineController:
         self.app = app
         self.sink = sink
         self.executor = executor
+        self._starting: set[str] = set()  # sessions being inserted and submitted right now
 
     @property
     def data_dir(self) -> Path:
@@ -75,9 +108,9 @@ class PipelineController:
         options.source_kind = episode.source_kind
         return options
 
-    def check(self, episode: Episode, options: RunOptions) -> list[dict]:
+    def check(self, episode: Episode, options: RunOptions, new_episode: bool = False) -> list[dict]:
         """Return the dependency errors the run would hit (empty when it can start)."""
-        return stage_dependency_errors(self.files(episode.id), options)
+        return stage_dependency_errors(self.files(episode.id), options, new_episode)
 
     def active_session(self, episode_id: str | None = None) -> PipelineSession | None:
         """Return the newest queued/running session (of one episode, when given)."""
@@ -86,20 +119,97 @@ class PipelineController:
             query = query.where(PipelineSession.episode_id == episode_id)
         return db.session.scalars(query.order_by(PipelineSession.created_at.desc())).first()
 
+    def planned_episode(self, request: RunRequest) -> Episode:
+        """Return the episode a request targets, stored or (for a new source) not yet saved."""
+        if request.episode_id:
+            return store.episode_for_run(self.data_dir, None, request.episode_id, False)
+        if request.local_file is not None:
+            if not request.local_file.is_file():
+                raise store.EpisodeError(f"no such file: {request.local_file}", field="source")
+            return Episode(id="new", source=str(request.local_file), source_kind="upload")
+        if request.url:
+            return store.url_episode(request.url, bool(self.app.config["ALLOW_PRIVATE_URLS"]))
+        raise store.EpisodeError("give youtube_url or episode_id", field="youtube_url")
+
+    def execute(self, request: RunRequest) -> tuple[Episode, PipelineSession]:
+        """Validate a run in full, then create its episode (when new) and start its session.
+
+        Nothing is created when the request is refused: options, presets, engines, prompts and
+        stage dependencies are all checked first.
+        """
+        episode = self.planned_episode(request)
+        new = not store.is_saved(episode)
+        options = self.options_for(episode, request.options)
+        errors = self.check(episode, options, new_episode=new)
+        if errors:
+            raise PipelineError(errors[0]["message"], field="selected_stages", errors=errors)
+        try:
+            with storage_faults(self.data_dir, self.app.config["DB_BUSY_TIMEOUT"]):
+                if new:
+                    episode = self._create(episode, request)
+                    options.source, options.source_kind = episode.source, episode.source_kind
+                return episode, self.start(episode, options, force=request.force)
+        except Exception:
+            if new:
+                self._discard(episode.id)
+            raise
+
+    def _discard(self, episode_id: str) -> None:
+        """Undo a new episode whose run did not start; a failure here must not hide the cause."""
+        try:
+            store.discard_new(self.data_dir, episode_id)
+        except Exception:  # noqa: BLE001 - the original error is the one to report
+            log.exception("could not remove episode %s after a refused run", episode_id)
+
+    def _create(self, planned: Episode, request: RunRequest) -> Episode:
+        """Create a planned episode: copy a local file in, or add a URL's (committed by start)."""
+        if request.local_file is not None:
+            return store.create_from_local_file(
+                self.data_dir, request.local_file, self.app.config["CAPTION_LANGUAGE"]
+            )
+        store.save_new(self.data_dir, planned)
+        return planned
+
     def start(
         self,
         episode: Episode,
         options: RunOptions,
         resumed_from: str | None = None,
+        force: bool = False,
     ) -> PipelineSession:
-        """Validate and start a session; raise PipelineError or SessionConflict."""
+        """Validate and start a session; raise PipelineError or SessionConflict.
+
+        At most one session of an episode is active: the database's unique index on the active
+        session of an episode decides between simultaneous starts, on SQLite and PostgreSQL.
+        """
         errors = self.check(episode, options)
         if errors:
             raise PipelineError(errors[0]["message"], field="selected_stages", errors=errors)
-        if self.active_session(episode.id) is not None:
+        active = self.active_session(episode.id)
+        if active is not None and not self._end_if_orphaned(active):
             raise SessionConflict(f"episode {episode.id} already has a running session")
+        session_id = uuid.uuid4().hex
+        self._starting.add(session_id)
+        try:
+            return self._insert_and_submit(session_id, episode, options, resumed_from, force)
+        finally:
+            self._starting.discard(session_id)
+
+    def _insert_and_submit(
+        self,
+        session_id: str,
+        episode: Episode,
+        options: RunOptions,
+        resumed_from: str | None,
+        force: bool = False,
+    ) -> PipelineSession:
+        """Insert a session (atomically the only active one of its episode) and submit it.
+
+        Its worker skips every stage whose fingerprint is that of its last completed run (and
+        whose outputs are there), unless `force`.
+        """
         session = PipelineSession(
-            id=uuid.uuid4().hex,
+            id=session_id,
             episode_id=episode.id,
             status="queued",
             selected_stages=list(options.selected_stages),
@@ -111,23 +221,68 @@ class PipelineController:
         )
         session.stage_runs = [StageRun(stage=n, status="pending") for n in options.selected_stages]
         db.session.add(session)
-        db.session.commit()
-        spec = {
-            "session_id": session.id,
-            "episode_id": episode.id,
-            "data_dir": str(self.data_dir),
-            "options": options.to_dict(),
-            "settings": {"allow_private_urls": bool(self.app.config.get("ALLOW_PRIVATE_URLS"))},
-            "skip_unchanged": resumed_from is not None,
-            "previous_fingerprints": self.completed_fingerprints(episode.id),
-        }
-        self.executor.submit(session.id, spec)
+        try:
+            db.session.commit()
+        except IntegrityError as exc:
+            db.session.rollback()
+            if "unique" not in str(exc).lower():
+                raise
+            raise SessionConflict(f"episode {episode.id} already has a running session") from exc
+        fingerprints, times = self.completed_runs(episode.id)
+        spec = WorkerSpec(
+            session_id=session.id,
+            episode_id=episode.id,
+            data_dir=str(self.data_dir),
+            options=options,
+            allow_private_urls=bool(self.app.config.get("ALLOW_PRIVATE_URLS")),
+            skip_unchanged=not force,
+            previous_fingerprints=fingerprints,
+            previous_times=times,
+        )
+        self._submit(session, spec)
         return session
+
+    def _submit(self, session: PipelineSession, spec: WorkerSpec) -> None:
+        """Hand a session to the executor; a session that could not start is ended, not left."""
+        try:
+            self.executor.submit(session.id, spec)
+        except PipelineError:
+            raise  # the executor has ended the session and said why
+        except Exception as exc:
+            db.session.rollback()
+            reason = describe_fault(exc, self.data_dir, self.app.config["DB_BUSY_TIMEOUT"])
+            reason = reason or f"could not start the worker process: {exc}"
+            # A few tries here; if the database still refuses, the next start ends it.
+            end_until_recorded(session.id, self.sink, self.data_dir, "failed", reason, max_tries=3)
+            raise PipelineError(reason, status=507 if is_disk_full(exc) else 500) from exc
+
+    def _end_if_orphaned(self, session: PipelineSession) -> bool:
+        """End an active session this process started but no longer relays; say if it did.
+
+        The relay ends every session it records, even on a full disk or a locked database;
+        this is the last guard against one left `running` with no worker behind it.
+        """
+        orphaned = (
+            session.executor == self.executor.name == "local"
+            and session.owner_pid == os.getpid()
+            and session.id not in self._starting
+            and not self.executor.is_running(session.id)
+        )
+        if not orphaned:
+            return False
+        SessionRecorder(session.id, self.sink, self.data_dir).finish_abnormally(
+            "failed", "the session lost the process recording it; run it again"
+        )
+        return True
 
     def completed_fingerprints(self, episode_id: str) -> dict[str, str]:
         """Return, per stage, the fingerprint of its newest completed (or skipped) run."""
+        return self.completed_runs(episode_id)[0]
+
+    def completed_runs(self, episode_id: str) -> tuple[dict[str, str], dict[str, str]]:
+        """Return, per stage, its newest fingerprint and when it completed with it (ISO time)."""
         rows = db.session.execute(
-            select(StageRun.stage, StageRun.fingerprint)
+            select(StageRun.stage, StageRun.fingerprint, StageRun.status, StageRun.finished_at)
             .join(PipelineSession, StageRun.session_id == PipelineSession.id)
             .where(
                 PipelineSession.episode_id == episode_id,
@@ -136,7 +291,18 @@ class PipelineController:
             )
             .order_by(StageRun.finished_at)
         )
-        return {str(stage): fingerprint for stage, fingerprint in rows}
+        fingerprints: dict[str, str] = {}
+        completed: dict[tuple[str, str], str] = {}
+        for stage, fingerprint, status, finished_at in rows:
+            fingerprints[str(stage)] = fingerprint
+            if status == "completed" and finished_at is not None:
+                completed[(str(stage), fingerprint)] = finished_at.isoformat()
+        times = {
+            stage: completed[(stage, fp)]
+            for stage, fp in fingerprints.items()
+            if (stage, fp) in completed
+        }
+        return fingerprints, times
 
     def resume(self, session_id: str) -> PipelineSession:
         """Start a new session with an old one's stages, skipping what is unchanged."""

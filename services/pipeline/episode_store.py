@@ -8,7 +8,7 @@ import uuid
 from pathlib import Path
 from typing import BinaryIO
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from models import Episode, PipelineSession, db
 from models.session import ACTIVE_STATUSES
@@ -16,6 +16,7 @@ from services.atomic import atomic_output, write_json_atomic
 from services.episodes.artifacts import artifact_exists
 from services.episodes.files import EpisodeFiles
 from services.media.ffmpeg import failure_reason
+from services.pipeline.faults import StorageFault, disk_full_message, is_disk_full
 from services.run.errors import ClientError
 from services.run.options import RunOptions
 from services.sources.url_safety import UnsafeURLError, validate_source_url
@@ -34,6 +35,18 @@ VIDEO_DEMUXERS = {
     ".mpg": "mpeg",
     ".mpeg": "mpeg",
 }
+# Audio-only sources (podcasts, recordings): stage 1 draws a picture for them.
+AUDIO_DEMUXERS = {
+    ".mp3": "mp3",
+    ".m4a": "mov",
+    ".aac": "aac",
+    ".wav": "wav",
+    ".ogg": "ogg",
+    ".oga": "ogg",
+    ".opus": "ogg",
+    ".flac": "flac",
+}
+MEDIA_DEMUXERS = {**VIDEO_DEMUXERS, **AUDIO_DEMUXERS}
 SUBTITLE_EXTENSIONS = (".vtt", ".srt")
 
 
@@ -46,9 +59,9 @@ def new_episode_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
-def create_from_url(data_dir: Path, url: str, allow_private: bool) -> Episode:
-    """Return the episode of a URL, creating it (after the URL safety check) when new."""
-    url = (url or "").strip()
+def url_episode(url: str, allow_private: bool) -> Episode:
+    """Return a URL's episode after its safety check: the stored one, else a new unsaved one."""
+    url = (url or "").strip() if isinstance(url, str) else ""
     if not url:
         raise EpisodeError("a video URL is required", field="url")
     try:
@@ -58,28 +71,60 @@ def create_from_url(data_dir: Path, url: str, allow_private: bool) -> Episode:
     existing = db.session.scalars(select(Episode).where(Episode.source == url)).first()
     if existing is not None:
         return existing
-    episode = Episode(id=new_episode_id(), title=url, source=url, source_kind="url")
+    return Episode(id=new_episode_id(), title=url, source=url, source_kind="url")
+
+
+def is_saved(episode: Episode) -> bool:
+    """Tell whether an episode is stored (not one that `url_episode` just made)."""
+    return inspect(episode).persistent
+
+
+def save_new(data_dir: Path, episode: Episode) -> None:
+    """Make a new episode's folder and add it to the database session (the caller commits)."""
     EpisodeFiles.for_episode(data_dir, episode.id).ensure_dirs()
     db.session.add(episode)
-    db.session.commit()
+
+
+def discard_new(data_dir: Path, episode_id: str) -> None:
+    """Undo the creation of an episode whose run could not start: its row and its folder."""
+    db.session.rollback()
+    stored = db.session.get(Episode, episode_id)
+    if stored is not None:
+        db.session.delete(stored)
+        db.session.commit()
+    shutil.rmtree(EpisodeFiles.for_episode(data_dir, episode_id).root, ignore_errors=True)
+
+
+def create_from_url(data_dir: Path, url: str, allow_private: bool) -> Episode:
+    """Return the episode of a URL, creating it (after the URL safety check) when new."""
+    episode = url_episode(url, allow_private)
+    if not is_saved(episode):
+        save_new(data_dir, episode)
+        db.session.commit()
     return episode
 
 
 def video_demuxer(extension: str) -> str:
-    """Return the demuxer of a video extension we take, or refuse the type with 415."""
-    if extension not in VIDEO_DEMUXERS:
-        allowed = ", ".join(sorted(VIDEO_DEMUXERS))
+    """Return the demuxer of a video or audio extension we take, or refuse the type with 415."""
+    if extension not in MEDIA_DEMUXERS:
         raise EpisodeError(
-            f"{extension or 'no extension'} is not a video type we take ({allowed})",
+            f"{extension or 'no extension'} is not a video or audio type we take "
+            f"(video: {', '.join(sorted(VIDEO_DEMUXERS))}; "
+            f"audio: {', '.join(sorted(AUDIO_DEMUXERS))})",
             field="file",
             status=415,
         )
-    return VIDEO_DEMUXERS[extension]
+    return MEDIA_DEMUXERS[extension]
 
 
 def check_video_file(path: Path, extension: str, shown_name: str = "the file") -> None:
-    """Decode-check an uploaded video with the demuxer its extension implies."""
+    """Decode-check an uploaded video or audio file with the demuxer its extension implies.
+
+    A video type must hold a picture or sound (stage 1 draws a picture for sound alone); an
+    audio type must hold sound.
+    """
     demuxer = video_demuxer(extension)
+    audio_type = extension in AUDIO_DEMUXERS
     result = subprocess.run(
         [
             "ffprobe",
@@ -87,8 +132,6 @@ def check_video_file(path: Path, extension: str, shown_name: str = "the file") -
             "error",
             "-f",
             demuxer,
-            "-select_streams",
-            "v:0",
             "-show_entries",
             "stream=codec_type",
             "-of",
@@ -99,10 +142,14 @@ def check_video_file(path: Path, extension: str, shown_name: str = "the file") -
         text=True,
         check=False,
     )
-    if result.returncode != 0 or "video" not in result.stdout:
-        reason = failure_reason(result.stderr, path, shown_name, "it has no video stream")
+    kinds = set(result.stdout.split())
+    wanted = {"audio"} if audio_type else {"audio", "video"}
+    if result.returncode != 0 or not kinds & wanted:
+        what = "audio" if audio_type else "video"
+        missing = "it has no audio stream" if audio_type else "it has no video or audio stream"
+        reason = failure_reason(result.stderr, path, shown_name, missing)
         raise EpisodeError(
-            f"the file is not a readable {extension} video: {reason}", field="file", status=415
+            f"the file is not a readable {extension} {what}: {reason}", field="file", status=415
         )
 
 
@@ -141,21 +188,24 @@ def create_from_stream(
         source_kind="upload",
     )
     files = EpisodeFiles.for_episode(data_dir, episode.id)
-    files.ensure_dirs()
     target = files.source_dir / f"video{extension}"
     try:
+        files.ensure_dirs()
         _save_stream(video, target)
         check_video_file(target, extension, Path(filename).name)
         # Stage 1 keeps this title: the video is stored under a generated name.
         write_json_atomic(files.metadata, {"title": episode.title})
         for stream, name in subtitles:
             _save_stream(stream, files.source_dir / _subtitle_name(name, default_language))
-    except Exception:
+        episode.source = files.relative(target)
+        db.session.add(episode)
+        db.session.commit()
+    except Exception as exc:
+        db.session.rollback()
         shutil.rmtree(files.root, ignore_errors=True)
+        if is_disk_full(exc):
+            raise StorageFault(disk_full_message(data_dir)) from exc
         raise
-    episode.source = files.relative(target)
-    db.session.add(episode)
-    db.session.commit()
     return episode
 
 
@@ -246,6 +296,7 @@ def episode_listing(data_dir: Path, episode: Episode) -> dict:
         **episode.summary(),
         "stages": stage_states(data_dir, episode),
         "last_session": last.to_status() if last else None,
+        "paths": EpisodeFiles.for_episode(data_dir, episode.id).page_paths(),
     }
 
 

@@ -1,11 +1,19 @@
-"""Stage fingerprints: what a stage's result depends on, so resume can skip unchanged work."""
+"""Stage fingerprints: what a stage's result depends on, so a run can skip unchanged work.
+
+A fingerprint digests the options a stage reads and the content of every file it reads. For
+stages 5 and 6 only their part of the script counts (the narration's text, the clips' ranges),
+so editing a sentence leaves stage 6 reused and moving a clip leaves stage 5 reused.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
+from collections.abc import Callable
 from pathlib import Path
 
+from services.atomic import read_json
 from services.episodes.files import EpisodeFiles
 from services.episodes.script import clip_sections, load_script, narration_sections
 from services.library.prompts import PromptNotFound, find_prompt
@@ -15,13 +23,16 @@ from services.run.options import RunOptions
 STAGE_OPTIONS: dict[int, tuple[str, ...]] = {
     1: ("source", "source_kind", "caption_language"),
     2: ("transcript_engine", "caption_language", "diarization", "word_alignment"),
-    3: ("analysis_engine", "analysis_prompt", "max_segments"),
-    4: ("segment_mode", "narrative_engine", "narrative_prompt"),
-    5: ("audio_method", "tts_engine", "tts_voice"),
+    3: ("analysis_engine", "analysis_prompt", "max_segments", "target_seconds"),
+    4: ("segment_mode", "narrative_engine", "narrative_prompt", "target_seconds"),
+    5: ("audio_method", "tts_engine", "tts_voice", "tts_rate"),
     6: ("output_settings",),
     7: ("output_settings",),
 }
 HASH_CONTENT_BELOW = 16 * 1024 * 1024  # small files by content, media by size and mtime
+# The script fields each stage reads, per section ("" for stages reading the whole script).
+NARRATION_FIELDS = ("section_id", "section_type", "script_content")
+CLIP_FIELDS = ("section_id", "clip_id", "start_time", "end_time")
 
 
 def _script_files(files: EpisodeFiles, pick, path_of) -> list[Path]:  # noqa: ANN001
@@ -40,6 +51,22 @@ def _prompt(data_dir: Path, kind: str, name: str) -> list[Path]:
         return []
 
 
+def _guideline_kind(files: EpisodeFiles) -> str:
+    """Return the guideline the analysis was made with, as a prompt name ("" if unknown)."""
+    try:
+        name = read_json(files.analysis).get("guideline_name")
+    except (OSError, ValueError, AttributeError):
+        return ""
+    return re.sub(r"[^a-z0-9]+", "_", str(name or "").lower()).strip("_")
+
+
+def _narrative_prompts(files: EpisodeFiles, data_dir: Path, name: str) -> list[Path]:
+    """Return the narrative templates stage 4 may use: the guideline's own for `default`."""
+    kind = _guideline_kind(files) if name == "default" else ""
+    own = _prompt(data_dir, "narrative", kind) if kind and kind != "default" else []
+    return [*own, *_prompt(data_dir, "narrative", name)]
+
+
 def stage_inputs(
     number: int, files: EpisodeFiles, data_dir: Path, options: RunOptions
 ) -> list[Path]:
@@ -49,19 +76,45 @@ def stage_inputs(
     if number == 2:
         return [files.original_audio, *files.caption_files()]
     if number == 3:
-        return [files.transcript, *_prompt(data_dir, "analysis", options.analysis_prompt)]
+        prompts = _prompt(data_dir, "analysis", options.analysis_prompt)
+        return [files.transcript, files.metadata, *prompts]
     if number == 4:
-        segments = files.selected_segments if options.segment_mode == "manual" else files.analysis
-        return [segments, *_prompt(data_dir, "narrative", options.narrative_prompt)]
+        manual = options.segment_mode == "manual"
+        segments = [files.analysis, files.selected_segments] if manual else [files.analysis]
+        prompts = _narrative_prompts(files, data_dir, options.narrative_prompt)
+        return [*segments, files.transcript, files.metadata, *prompts]
     if number == 5:
-        return [files.script]
+        if options.audio_method != "manual":
+            return []  # the narration's text is fingerprinted as a part of the script
+        return _script_files(
+            files, narration_sections, lambda s: files.section_audio(s["section_id"])
+        )
     if number == 6:
-        return [files.script, files.original_video]
+        return [files.original_video]
     return [
         files.script,
+        files.original_video,
+        files.transcript,
+        files.video_dir / "clips.json",
         *_script_files(files, narration_sections, lambda s: files.section_audio(s["section_id"])),
         *_script_files(files, clip_sections, lambda s: files.clip(s["clip_id"])),
     ]
+
+
+def script_part(number: int, files: EpisodeFiles) -> list[dict] | str | None:
+    """Return the part of the script stage `number` reads (None: the stage reads none of it)."""
+    parts: dict[int, tuple[Callable[[dict], list[dict]], tuple[str, ...]]] = {
+        5: (narration_sections, NARRATION_FIELDS),
+        6: (clip_sections, CLIP_FIELDS),
+    }
+    if number not in parts:
+        return None
+    pick, names = parts[number]
+    try:
+        sections = pick(load_script(files.script))
+    except (OSError, ValueError, AttributeError):
+        return "missing"
+    return [{name: section.get(name) for name in names} for section in sections]
 
 
 def _file_digest(path: Path) -> str:
@@ -85,5 +138,6 @@ def stage_fingerprint(number: int, files: EpisodeFiles, data_dir: Path, options:
             files.relative(p) if p.is_relative_to(files.root) else p.name: _file_digest(p)
             for p in stage_inputs(number, files, data_dir, options)
         },
+        "script": script_part(number, files),
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()

@@ -1,4 +1,8 @@
-"""SessionRecorder: turns worker events into database rows and contract events for a sink."""
+"""SessionRecorder: keeps a session's state (session_state.py) and persists what it changes.
+
+The rules live in `session_state`; this module only loads the state, writes the rows the
+handlers ask for, batches log records (gap-free `seq`), coalesces progress and sends events.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +10,17 @@ import logging
 import threading
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 from sqlalchemy import func, select, update
 
-from models import Episode, LogRecord, PipelineSession, StageRun, db, utcnow
+from models import Episode, LogRecord, PipelineSession, StageRun, db
+from models.session import ACTIVE_STATUSES
 from services.atomic import read_json
-from services.engines.clients.usage import add_usage
 from services.episodes.files import EpisodeFiles
 from services.pipeline import events as ev
 from services.pipeline import payloads
+from services.pipeline import session_state as st
 from services.pipeline.events import EventSink, ProgressCoalescer
 
 log = logging.getLogger(__name__)
@@ -24,20 +30,13 @@ LOG_FLUSH_RECORDS = 500
 PROGRESS_DB_SECONDS = 0.5
 
 
-class SessionRecorder:
-    """Records one session's events (state, logs with gap-free seq) and forwards them to a sink."""
-
-    def __init__(self, session_id: str, sink: EventSink, data_dir) -> None:  # noqa: ANN001
-        self.session_id = session_id
-        self.sink = sink
-        self.data_dir = data_dir
-        self._lock = threading.RLock()
-        session = db.session.get(PipelineSession, session_id)
-        if session is None:
-            raise LookupError(f"no session {session_id}")
-        self.episode_id = session.episode_id
-        self.selected = list(session.selected_stages)
-        self.stages: dict[int, dict] = {
+def load_state(session: PipelineSession, last_seq: int) -> st.SessionState:
+    """Return the state of a stored session."""
+    return st.SessionState(
+        session_id=session.id,
+        episode_id=session.episode_id,
+        selected=list(session.selected_stages),
+        stages={
             r.stage: {
                 "status": r.status,
                 "progress": r.progress,
@@ -46,35 +45,67 @@ class SessionRecorder:
                 "message": r.message,
             }
             for r in session.stage_runs
-        }
-        self.current_stage: int | None = session.current_stage
-        self.started_monotonic = time.monotonic()
+        },
+        current_stage=session.current_stage,
+        seq=last_seq,
+        finished=session.status not in ACTIVE_STATUSES,
+        outputs=dict(session.outputs or {}),
+    )
+
+
+class SessionRecorder:
+    """Records one session's events (state, logs with gap-free seq) and forwards them to a sink."""
+
+    def __init__(self, session_id: str, sink: EventSink, data_dir: Path | str) -> None:
+        self.session_id = session_id
+        self.sink = sink
+        self.data_dir = data_dir
+        self._lock = threading.RLock()
+        session = db.session.get(PipelineSession, session_id)
+        if session is None:
+            raise LookupError(f"no session {session_id}")
         last_seq = db.session.scalar(
             select(func.max(LogRecord.seq)).where(LogRecord.session_id == session_id)
         )
-        self.seq = last_seq or 0
-        self.finished = session.status not in ("queued", "running", "waiting_for_selection")
+        self.state = load_state(session, last_seq or 0)
+        self.episode_id = self.state.episode_id
         self._log_buffer: list[dict] = []
         self._last_log_flush = time.monotonic()
         self._last_progress_db = 0.0
-        self._progress_dirty: set[int] = set()
         self._coalescer = ProgressCoalescer()
-        self._last_sub_stage: tuple[int, str | None] | None = None
-        self.outputs: dict = dict(session.outputs or {})
+        self._completion: dict | None = None
+
+    @property
+    def finished(self) -> bool:
+        """Tell whether the session has ended (nothing more is recorded)."""
+        return self.state.finished
+
+    @finished.setter
+    def finished(self, value: bool) -> None:
+        self.state.finished = value
+
+    @property
+    def started_monotonic(self) -> float:
+        """Return when the session started, on this process's monotonic clock."""
+        return self.state.started_monotonic
+
+    @started_monotonic.setter
+    def started_monotonic(self, value: float) -> None:
+        self.state.started_monotonic = value
 
     # ------------------------------------------------------------------ public
     def handle(self, event: dict) -> None:
         """Apply one worker event."""
         with self._lock:
             kind = event.get("type")
-            handler = getattr(self, f"_on_{kind}", None)
-            if handler is None:
+            if kind == "session_finished":
+                self.state.final_video = self._final_video()
+            effects = st.apply_event(self.state, event)
+            if effects is None:
                 log.warning("unknown worker event %r", kind)
                 return
-            handler(event)
-            if kind != "log" and kind != "progress":
-                self.flush()
-            elif len(self._log_buffer) >= LOG_FLUSH_RECORDS:
+            self._apply(effects)
+            if kind not in st.BATCHED or len(self._log_buffer) >= LOG_FLUSH_RECORDS:
                 self.flush()
 
     def tick(self) -> None:
@@ -86,7 +117,7 @@ class SessionRecorder:
             if due is not None:
                 self._send_progress(due)
             if (
-                self._progress_dirty
+                self.state.progress_dirty
                 and time.monotonic() - self._last_progress_db >= PROGRESS_DB_SECONDS
             ):
                 self._write_progress()
@@ -108,173 +139,12 @@ class SessionRecorder:
     def finish_abnormally(self, status: str, reason: str) -> None:
         """End a session whose worker stopped without saying how it ended."""
         with self._lock:
-            if self.finished:
+            if self.state.finished:
                 return
-            self.log("ERROR" if status == "failed" else "WARNING", reason)
-            running = [n for n, s in self.stages.items() if s["status"] == "running"]
-            for n in running:
-                self._set_stage(
-                    n,
-                    status="failed" if status == "failed" else "interrupted",
-                    error=reason,
-                    finished=True,
-                )
-            self._on_session_finished(
-                {"type": "session_finished", "status": status, "error": reason}
-            )
+            self.state.final_video = self._final_video()
+            self._apply(st.abnormal_end(self.state, status, reason))
             self.flush()
 
-    # ------------------------------------------------------------------ events
-    def _on_session_started(self, event: dict) -> None:
-        self._update_session(
-            status="running",
-            started_at=utcnow(),
-            worker_pid=event.get("pid"),
-            worker_host=event.get("host"),
-            heartbeat_at=utcnow(),
-        )
-
-    def _on_heartbeat(self, _event: dict) -> None:
-        self._update_session(heartbeat_at=utcnow())
-
-    def _on_waiting(self, event: dict) -> None:
-        number = int(event["stage"])
-        self.stages.setdefault(number, {})["message"] = event.get("reason")
-        self._progress_dirty.add(number)
-        self._update_session(status="waiting_for_selection")
-        self.sink.emit(
-            ev.WAITING_EVENT,
-            payloads.waiting_payload(self.session_id, self.episode_id, number, event.get("reason")),
-        )
-        self._send_progress(self._progress_payload(number, "running"), force=True)
-
-    def _on_resumed(self, event: dict) -> None:
-        self._update_session(status="running")
-        self._send_progress(self._progress_payload(int(event["stage"]), "running"), force=True)
-
-    def _on_stage_started(self, event: dict) -> None:
-        number = int(event["stage"])
-        previous = self.current_stage
-        self.current_stage = number
-        self._set_stage(number, status="running", progress=0.0, started=True)
-        self._update_session(current_stage=number, status="running")
-        self.sink.emit(
-            ev.TRANSITION_EVENT, payloads.transition_payload(self.session_id, previous, number)
-        )
-        self._send_progress(self._progress_payload(number, "running"), force=True)
-
-    def _on_progress(self, event: dict) -> None:
-        number = int(event["stage"])
-        state = self.stages.setdefault(number, {})
-        state.update(
-            progress=max(float(state.get("progress") or 0.0), float(event.get("progress") or 0.0)),
-            sub_stage=event.get("sub_stage"),
-            sub_stage_index=event.get("sub_stage_index"),
-            message=event.get("message") or state.get("message"),
-        )
-        self._progress_dirty.add(number)
-        payload = self._progress_payload(number, "running", eta=event.get("eta_seconds"))
-        payload["sub_stage_count"] = event.get("sub_stage_count", payload["sub_stage_count"])
-        # A new sub-stage is a state change every client should see; plain progress is coalesced.
-        new_sub_stage = (number, payload["sub_stage"]) != self._last_sub_stage
-        self._last_sub_stage = (number, payload["sub_stage"])
-        if new_sub_stage:
-            self._drain_progress()
-            self._send_progress(payload, force=True)
-            return
-        sent = self._coalescer.offer(payload)
-        if sent is not None:
-            self._send_progress(sent)
-
-    def _on_stage_completed(self, event: dict) -> None:
-        number = int(event["stage"])
-        self._drain_progress()
-        self._set_stage(
-            number,
-            status="completed",
-            progress=100.0,
-            finished=True,
-            fingerprint=event.get("fingerprint"),
-        )
-        self.outputs.update(event.get("outputs") or {})
-        if number == 1:
-            self._update_episode_from_metadata()
-        self._send_progress(self._progress_payload(number, "completed"), force=True)
-
-    def _on_stage_skipped(self, event: dict) -> None:
-        number = int(event["stage"])
-        self._set_stage(
-            number,
-            status="skipped",
-            message=event.get("reason"),
-            finished=True,
-            fingerprint=event.get("fingerprint"),
-        )
-        self._send_progress(self._progress_payload(number, "skipped"), force=True)
-
-    def _on_stage_failed(self, event: dict) -> None:
-        number = int(event["stage"])
-        self._drain_progress()
-        error = event.get("error") or "failed"
-        status = "interrupted" if event.get("error_type") == "interrupted" else "failed"
-        self._set_stage(number, status=status, error=error, finished=True)
-        if status == "failed":
-            self.sink.emit(ev.ERROR_EVENT, payloads.error_payload(self.session_id, number, event))
-        self._send_progress(self._progress_payload(number, status), force=True)
-
-    def _on_usage(self, event: dict) -> None:
-        self.outputs["token_usage"] = add_usage(self.outputs.get("token_usage"), event)
-        self._update_session(outputs=self.outputs)
-
-    def _on_log(self, event: dict) -> None:
-        self.seq += 1
-        self._log_buffer.append(
-            {
-                "session_id": self.session_id,
-                "seq": self.seq,
-                "level": str(event.get("level", "INFO")).upper(),
-                "message": str(event.get("message", "")),
-                "timestamp": float(event.get("timestamp") or time.time()),
-                "logger": str(event.get("logger", "")),
-                "stage": event.get("stage"),
-            }
-        )
-
-    def _on_session_finished(self, event: dict) -> None:
-        if self.finished:
-            return
-        self._drain_progress()
-        status = event.get("status", "completed")
-        self.finished = True
-        files = EpisodeFiles.for_episode(self.data_dir, self.episode_id)
-        if files.final_video.exists() and "final_video" not in self.outputs:
-            self.outputs["final_video"] = files.relative(files.final_video)
-        error = event.get("error")
-        failed = [n for n, s in self.stages.items() if s.get("status") == "failed"]
-        if failed and not error:
-            error = self.stages[failed[0]].get("error")
-        self._update_session(
-            status=status,
-            finished_at=utcnow(),
-            error=error,
-            overall_progress=self._overall(),
-            outputs=self.outputs,
-        )
-        completed = [
-            n for n in self.selected if self.stages.get(n, {}).get("status") == "completed"
-        ]
-        self._pending_completion = payloads.completion_payload(
-            self.session_id,
-            self.episode_id,
-            status,
-            completed,
-            failed[0] if failed else None,
-            error,
-            time.monotonic() - self.started_monotonic,
-            self.outputs,
-        )
-
-    # ------------------------------------------------------------------ helpers
     def flush(self) -> None:
         """Commit buffered logs and state, then emit the logs (so a reader never sees a gap)."""
         records = self._log_buffer
@@ -284,7 +154,7 @@ class SessionRecorder:
                 LogRecord.__table__.insert(),
                 [dict(r, timestamp=datetime.fromtimestamp(r["timestamp"], UTC)) for r in records],
             )
-        if self._progress_dirty:
+        if self.state.progress_dirty:
             self._write_progress()
         db.session.commit()
         self._last_log_flush = time.monotonic()
@@ -292,84 +162,70 @@ class SessionRecorder:
             self.sink.emit(
                 ev.LOG_EVENT, dict(record, timestamp=payloads.iso_timestamp(record["timestamp"]))
             )
-        completion = getattr(self, "_pending_completion", None)
-        if completion is not None:
-            self._pending_completion = None
+        if self._completion is not None:
+            completion, self._completion = self._completion, None
             self.sink.emit(ev.COMPLETION_EVENT, completion)
 
+    # ------------------------------------------------------------------ effects
+    def _apply(self, effects: list[st.Effect]) -> None:
+        """Carry out the effects of one event, in order."""
+        for effect in effects:
+            if isinstance(effect, st.SessionRow):
+                if effect.started:
+                    self.write_session_started(effect.values)
+                else:
+                    self._update_session(**effect.values)
+            elif isinstance(effect, st.StageRow):
+                self._update_stage(effect.number, effect.values)
+            elif isinstance(effect, st.Send):
+                self.sink.emit(effect.event, effect.payload)
+            elif isinstance(effect, st.Progress):
+                self._progress(effect)
+            elif isinstance(effect, st.DrainProgress):
+                self._drain_progress()
+            elif isinstance(effect, st.LogLine):
+                self._log_buffer.append(effect.record)
+            elif isinstance(effect, st.EpisodeFromMetadata):
+                self._update_episode_from_metadata()
+            elif isinstance(effect, st.Completion):
+                self._completion = effect.payload
+
+    def write_session_started(self, values: dict) -> None:
+        """Record the worker's start (a distributed stage records it its own way)."""
+        self._update_session(**values)
+
+    def _progress(self, effect: st.Progress) -> None:
+        """Send progress now (forced) or through the coalescer."""
+        if effect.force:
+            self._send_progress(effect.payload, force=True)
+            return
+        sent = self._coalescer.offer(effect.payload)
+        if sent is not None:
+            self._send_progress(sent)
+
     def _write_progress(self) -> None:
-        for number in self._progress_dirty:
-            state = self.stages.get(number, {})
-            db.session.execute(
-                update(StageRun)
-                .where(StageRun.session_id == self.session_id, StageRun.stage == number)
-                .values(
-                    progress=state.get("progress", 0.0),
-                    sub_stage=state.get("sub_stage"),
-                    sub_stage_index=state.get("sub_stage_index"),
-                    message=state.get("message"),
-                )
+        """Store the progress of every stage that changed since the last write."""
+        for number in self.state.progress_dirty:
+            stage = self.state.stages.get(number, {})
+            self._update_stage(
+                number,
+                {
+                    "progress": stage.get("progress", 0.0),
+                    "sub_stage": stage.get("sub_stage"),
+                    "sub_stage_index": stage.get("sub_stage_index"),
+                    "message": stage.get("message"),
+                },
             )
-        self._progress_dirty.clear()
-        self._update_session(overall_progress=self._overall())
+        self.state.progress_dirty.clear()
+        self._update_session(overall_progress=self.state.overall())
         self._last_progress_db = time.monotonic()
 
-    def _set_stage(
-        self,
-        number: int,
-        *,
-        status: str,
-        progress: float | None = None,
-        error: str | None = None,
-        message: str | None = None,
-        started: bool = False,
-        finished: bool = False,
-        fingerprint: str | None = None,
-    ) -> None:
-        state = self.stages.setdefault(number, {})
-        state["status"] = status
-        if progress is not None:
-            state["progress"] = progress
-        if error is not None:
-            state["error"] = error
-        values: dict = {"status": status, "progress": state.get("progress", 0.0)}
-        if error is not None:
-            values["error"] = error
-        if message is not None:
-            values["message"] = message
-        if started:
-            values["started_at"] = utcnow()
-            values["error"] = None
-        if finished:
-            values["finished_at"] = utcnow()
-        if fingerprint is not None:
-            values["fingerprint"] = fingerprint
+    def _update_stage(self, number: int, values: dict) -> None:
+        """Write columns of one stage's row (committed by the next flush)."""
         db.session.execute(
             update(StageRun)
             .where(StageRun.session_id == self.session_id, StageRun.stage == number)
             .values(**values)
-        )
-        self._progress_dirty.add(number)
-
-    def _overall(self) -> float:
-        if not self.selected:
-            return 0.0
-        total = 0.0
-        for n in self.selected:
-            state = self.stages.get(n, {})
-            done = state.get("status") in ("completed", "skipped")
-            total += 100.0 if done else float(state.get("progress") or 0.0)
-        return round(total / len(self.selected), 2)
-
-    def _progress_payload(self, number: int, status: str, eta: float | None = None) -> dict:
-        return payloads.progress_payload(
-            self.session_id,
-            self.episode_id,
-            number,
-            self.stages.get(number, {}),
-            status,
-            self._overall(),
-            eta,
         )
 
     def _update_session(self, **values: object) -> None:
@@ -379,17 +235,25 @@ class SessionRecorder:
         )
 
     def _send_progress(self, payload: dict, force: bool = False) -> None:
+        """Send a progress payload under both of its event names."""
         if force:
             self._coalescer.drain()
         for name in ev.PROGRESS_EVENTS:
             self.sink.emit(name, payload)
 
     def _drain_progress(self) -> None:
+        """Send any held-back progress now."""
         pending = self._coalescer.drain()
         if pending is not None:
             self._send_progress(pending)
 
+    def _final_video(self) -> str | None:
+        """Return the episode-relative path of the final video, when it exists."""
+        files = EpisodeFiles.for_episode(self.data_dir, self.episode_id)
+        return files.relative(files.final_video) if files.final_video.exists() else None
+
     def _update_episode_from_metadata(self) -> None:
+        """Take a URL episode's title, and any episode's duration, from stage 1's metadata."""
         files = EpisodeFiles.for_episode(self.data_dir, self.episode_id)
         try:
             meta = read_json(files.metadata)

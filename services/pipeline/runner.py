@@ -13,12 +13,15 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from config.settings import parallel_jobs
 from services.episodes.artifacts import artifact_exists
 from services.episodes.files import EpisodeFiles
+from services.pipeline.faults import describe_fault, disk_full_message, free_mb
 from services.pipeline.fingerprint import stage_fingerprint
+from services.pipeline.spec import WorkerSpec
 from services.run.errors import StageError, StageInterrupted
 from services.run.options import RunOptions
 from services.stages.base import Stage, StageContext
@@ -29,6 +32,7 @@ HEARTBEAT_SECONDS = 5.0
 # stays responsive on a small machine while ffmpeg saturates every core.
 WORKER_NICENESS = 10
 AUTOGROUP = "/proc/self/autogroup"
+NEARLY_FULL_MB = 1  # a stage that fails with less free space in DATA_DIR failed for want of it
 Emit = Callable[[dict], None]
 
 
@@ -60,14 +64,14 @@ class EventLogHandler(logging.Handler):
             self.handleError(record)
 
 
-def run_session(spec: dict, emit: Emit, cancel_event: threading.Event) -> str:
+def run_session(spec: WorkerSpec, emit: Emit, cancel_event: threading.Event) -> str:
     """Run the spec's stages in order; return completed, failed or interrupted."""
-    data_dir = Path(spec["data_dir"])
-    files = EpisodeFiles.for_episode(data_dir, spec["episode_id"])
+    data_dir = Path(spec.data_dir)
+    files = EpisodeFiles.for_episode(data_dir, spec.episode_id)
     files.ensure_dirs()
-    options = RunOptions.from_dict(spec["options"])
+    options = spec.options
     # PARALLEL_JOBS is read where the work runs: a Celery worker caps its own machine's cores.
-    settings = {"parallel_jobs": parallel_jobs(), **spec.get("settings", {})}
+    settings = {"parallel_jobs": parallel_jobs(), **spec.settings()}
     handler = EventLogHandler(emit)
     logger = logging.getLogger("clipcast")
     logger.setLevel(logging.INFO)
@@ -78,13 +82,14 @@ def run_session(spec: dict, emit: Emit, cancel_event: threading.Event) -> str:
             stage = STAGES[number]()
             fingerprint = stage_fingerprint(number, files, data_dir, options)
             if _unchanged(spec, stage, fingerprint, files, options):
-                logger.info("%s skipped: its inputs and options are unchanged", stage.name)
+                reason = reuse_reason(spec.previous_time(number))
+                logger.info("Stage %d reused: %s", number, reason)
                 emit(
                     {
                         "type": "stage_skipped",
                         "stage": number,
                         "fingerprint": fingerprint,
-                        "reason": "unchanged since it last completed",
+                        "reason": f"reused: {reason}",
                     }
                 )
                 continue
@@ -95,8 +100,8 @@ def run_session(spec: dict, emit: Emit, cancel_event: threading.Event) -> str:
                 files=files,
                 data_dir=data_dir,
                 options=options,
-                episode_id=spec["episode_id"],
-                session_id=spec["session_id"],
+                episode_id=spec.episode_id,
+                session_id=spec.session_id,
                 emit=emit,
                 settings=settings,
                 cancel_event=cancel_event,
@@ -118,43 +123,13 @@ def run_session(spec: dict, emit: Emit, cancel_event: threading.Event) -> str:
                     }
                 )
                 return "interrupted"
-            except StageError as exc:
-                logger.error("%s failed: %s", stage.name, exc)
-                emit(
-                    {
-                        "type": "stage_failed",
-                        "stage": number,
-                        "error": str(exc),
-                        "error_type": exc.error_type,
-                        "recoverable": exc.recoverable,
-                    }
-                )
-                return "failed"
-            except OSError as exc:
-                where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
-                message = f"{exc.strerror or exc}{where}"
-                logger.error("%s failed: %s", stage.name, message)
-                emit(
-                    {
-                        "type": "stage_failed",
-                        "stage": number,
-                        "error": message,
-                        "error_type": "os_error",
-                        "recoverable": True,
-                    }
-                )
-                return "failed"
-            except Exception as exc:  # noqa: BLE001 - report, never hide, an unexpected bug
-                logger.exception("%s crashed", stage.name)
-                emit(
-                    {
-                        "type": "stage_failed",
-                        "stage": number,
-                        "error": f"unexpected error in {stage.name}: {exc}",
-                        "error_type": "internal",
-                        "recoverable": False,
-                    }
-                )
+            except Exception as exc:  # noqa: BLE001 - every failure is reported, never hidden
+                failure = stage_failure(stage, exc, data_dir)
+                if failure["error_type"] == "internal":
+                    logger.exception("%s crashed", stage.name)
+                else:
+                    logger.error("%s failed: %s", stage.name, failure["error"])
+                emit(failure)
                 return "failed"
             ctx.progress(stage.sub_stages[-1], 1.0)
             logger.info("%s completed in %.1f s", stage.name, time.monotonic() - started)
@@ -172,13 +147,55 @@ def run_session(spec: dict, emit: Emit, cancel_event: threading.Event) -> str:
         logger.removeHandler(handler)
 
 
+def stage_failure(stage: Stage, exc: Exception, data_dir: Path) -> dict:
+    """Return the `stage_failed` event of an exception, naming a full disk as such.
+
+    A tool that ran out of space may not say so; a failure with DATA_DIR all but full is
+    reported as the full disk it most likely is.
+    """
+    fault = describe_fault(exc, data_dir)
+    if fault is None and free_mb(data_dir) < NEARLY_FULL_MB:
+        fault = disk_full_message(data_dir)
+    if fault is not None:
+        error, error_type, recoverable = fault, "disk_full", True
+    elif isinstance(exc, StageError):
+        error, error_type, recoverable = str(exc), exc.error_type, exc.recoverable
+    elif isinstance(exc, OSError):
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        error, error_type, recoverable = f"{exc.strerror or exc}{where}", "os_error", True
+    else:
+        error, error_type = f"unexpected error in {stage.name}: {exc}", "internal"
+        recoverable = False
+    return {
+        "type": "stage_failed",
+        "stage": stage.number,
+        "error": error,
+        "error_type": error_type,
+        "recoverable": recoverable,
+    }
+
+
+def reuse_reason(completed_at: str | None) -> str:
+    """Say why a stage is reused, with when it last completed (UTC) when known."""
+    since = ""
+    if completed_at:
+        try:
+            when = datetime.fromisoformat(completed_at)
+        except ValueError:
+            when = None
+        if when is not None:
+            when = when if when.tzinfo else when.replace(tzinfo=UTC)
+            since = f" since {when.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
+    return f"inputs and options unchanged{since}"
+
+
 def _unchanged(
-    spec: dict, stage: Stage, fingerprint: str, files: EpisodeFiles, options: RunOptions
+    spec: WorkerSpec, stage: Stage, fingerprint: str, files: EpisodeFiles, options: RunOptions
 ) -> bool:
-    """Tell whether a resumed run may skip a stage: same fingerprint, outputs still there."""
-    if not spec.get("skip_unchanged"):
+    """Tell whether a run may skip a stage: not forced, same fingerprint, outputs still there."""
+    if not spec.skip_unchanged:
         return False
-    if spec.get("previous_fingerprints", {}).get(str(stage.number)) != fingerprint:
+    if spec.previous_fingerprint(stage.number) != fingerprint:
         return False
     return all(artifact_exists(key, files, options) for key in stage.outputs)
 
@@ -245,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Clipcast pipeline worker")
     parser.add_argument("--events-fd", type=int, required=True)
     args = parser.parse_args(argv)
-    spec = json.loads(sys.stdin.read())
+    spec = WorkerSpec.from_json(json.loads(sys.stdin.read()))
     yield_cpu()
     emit = EventWriter(args.events_fd)
     cancel_event = threading.Event()

@@ -10,6 +10,7 @@ ENGINE_PATHS: dict[str, dict[str, str]] = {
     "transcript": {
         "captions": "services.engines.transcript.captions:CaptionsEngine",
         "pocketsphinx": "services.engines.transcript.sphinx:PocketsphinxEngine",
+        "whisper": "services.engines.transcript.whisper:WhisperEngine",
         "faster-whisper": "services.engines.transcript.whisper:FasterWhisperEngine",
         "openai": "services.engines.transcript.openai_asr:OpenAITranscriptEngine",
     },
@@ -18,10 +19,11 @@ ENGINE_PATHS: dict[str, dict[str, str]] = {
         "llm": "services.engines.analysis.llm:LLMAnalysisEngine",
     },
     "narrative": {
-        "template": "services.engines.narrative.template:TemplateNarrativeEngine",
+        "template": "services.engines.narrative.sandbox:SandboxedTemplateEngine",
         "llm": "services.engines.narrative.llm:LLMNarrativeEngine",
     },
     "tts": {
+        "piper": "services.engines.tts.piper:PiperEngine",
         "espeak": "services.engines.tts.espeak:EspeakEngine",
         "edge-tts": "services.engines.tts.edge:EdgeTTSEngine",
         "elevenlabs": "services.engines.tts.elevenlabs:ElevenLabsEngine",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import time
@@ -11,9 +12,13 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import yt_dlp
+from yt_dlp.downloader import get_suitable_downloader
+from yt_dlp.networking.exceptions import RequestError
 from yt_dlp.utils import DownloadCancelled, DownloadError, ExtractorError
 
 from services.run.errors import InvalidInputError, StageInterrupted
+from services.run.options import setting
+from services.sources.guarded_network import NATIVE_DOWNLOADERS, GuardedUrllibRH, refusal_in
 from services.sources.url_safety import UnsafeURLError, validate_source_url
 
 # <=720p, preferring mp4/h264 + m4a so the normalising step can stream-copy.
@@ -222,12 +227,26 @@ class _YtdlpLogger:
 
 
 class GuardedYoutubeDL(yt_dlp.YoutubeDL):
-    """YoutubeDL whose every request (and redirect target) must pass the URL safety check."""
+    """YoutubeDL whose every connection (each redirect hop, each fragment) is checked first."""
 
     def __init__(self, params: dict, allow_private: bool) -> None:
-        super().__init__(params)
-        self._allow_private = allow_private
+        self._allow_private = allow_private  # build_request_director (in __init__) reads it
         self._checked: dict[str, str | None] = {}
+        super().__init__(params)
+
+    def build_request_director(self, handlers, preferences=None):  # noqa: ANN001, ANN201
+        """Use the guarded urllib handler only (no requests, curl_cffi or websockets)."""
+        guarded = functools.partial(GuardedUrllibRH, allow_private=self._allow_private)
+        return super().build_request_director([guarded], preferences)
+
+    def dl(self, name, info, subtitle=False, test=False):  # noqa: ANN001, ANN201, FBT002
+        """Download with a native downloader only (ffmpeg or rtmpdump would fetch unguarded)."""
+        chosen = get_suitable_downloader(info, self.params, to_stdout=(name == "-"))
+        if chosen not in NATIVE_DOWNLOADERS:
+            raise UnsafeURLError(
+                f"This source needs the {chosen.__name__} downloader, which Clipcast does not run."
+            )
+        return super().dl(name, info, subtitle, test)
 
     def _check(self, url: str) -> None:
         """Refuse a URL whose host is not allowed (each scheme+host is resolved once)."""
@@ -242,18 +261,10 @@ class GuardedYoutubeDL(yt_dlp.YoutubeDL):
         if self._checked[key]:
             raise UnsafeURLError(self._checked[key])
 
-    def urlopen(self, req):
-        """Open a request like YoutubeDL.urlopen, refusing disallowed hosts and redirects."""
+    def urlopen(self, req):  # noqa: ANN001, ANN201
+        """Open a request like YoutubeDL.urlopen; refuse a disallowed first host early."""
         self._check(req if isinstance(req, str) else getattr(req, "url", None) or req.full_url)
-        response = super().urlopen(req)
-        final = getattr(response, "url", None)
-        if final:
-            try:
-                self._check(final)
-            except UnsafeURLError:
-                response.close()
-                raise
-        return response
+        return super().urlopen(req)
 
 
 def build_options(download_dir: Path, logger: logging.Logger) -> dict:
@@ -282,6 +293,8 @@ def build_options(download_dir: Path, logger: logging.Logger) -> dict:
         "fixup": "never",
         "postprocessors": [],
         "external_downloader": {"default": "native"},
+        # Direct connections only: a proxy would connect to hosts the guard never checked.
+        "proxy": "",
         "writesubtitles": False,
         "writeautomaticsub": False,
         "updatetime": False,
@@ -322,6 +335,7 @@ class Downloader:
                 f"{title} is live right now and has no end to download.",
                 hint="Try again when the stream has ended (its link then works as a video).",
             )
+        _check_duration(info)
         for fmt in info.get("requested_formats") or [info]:
             if fmt.get("url"):
                 self._call(lambda fmt=fmt: self.ydl._check(fmt["url"]))
@@ -372,14 +386,35 @@ class Downloader:
             raise InvalidInputError(str(exc)) from exc
         except DownloadCancelled as exc:
             raise StageInterrupted("interrupted by the user") from exc
-        except (DownloadError, ExtractorError) as exc:
+        except (DownloadError, ExtractorError, RequestError) as exc:
             cause = exc.exc_info[1] if getattr(exc, "exc_info", None) else None
             if isinstance(cause, StageInterrupted):
                 raise cause from exc
-            if isinstance(cause, UnsafeURLError):
-                raise InvalidInputError(str(cause)) from exc
+            refused = refusal_in(exc)
+            if refused is not None:
+                raise InvalidInputError(str(refused)) from exc
             reason = clean_error(exc)
             hint = NETWORK_HINT if any(w in reason.lower() for w in NETWORK_WORDS) else URL_HINT
             raise InvalidInputError(
                 f"yt-dlp could not get the video: {reason}.", hint=hint
             ) from exc
+
+
+def max_source_minutes() -> float:
+    """Return the longest source accepted, in minutes (MAX_SOURCE_MINUTES; 0: no limit)."""
+    try:
+        return max(0.0, float(setting("MAX_SOURCE_MINUTES", "600")))
+    except ValueError:
+        return 600.0
+
+
+def _check_duration(info: dict) -> None:
+    """Refuse, before downloading, a source whose metadata says it is longer than the limit."""
+    limit = max_source_minutes()
+    duration = info.get("duration")
+    if limit and isinstance(duration, int | float) and duration > limit * 60:
+        raise InvalidInputError(
+            f"The video is {duration / 60:.0f} minutes long; this server takes sources of up "
+            f"to {limit:g} minutes (MAX_SOURCE_MINUTES).",
+            hint="Choose a shorter video, or ask whoever runs Clipcast to raise the limit.",
+        )

@@ -7,6 +7,7 @@ import socket
 from urllib.parse import urlsplit
 
 ALLOWED_SCHEMES = ("http", "https")
+MAX_URL_LENGTH = 2048
 # Cloud instance-metadata endpoints: refused even where other link-local addresses would not be.
 METADATA_ADDRESSES = frozenset(
     {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")}
@@ -44,6 +45,34 @@ def address_problem(address: IPAddress, allow_private: bool) -> str | None:
     return None
 
 
+def endpoint_problem(address: IPAddress, port: int, allow_private: bool) -> str | None:
+    """Return why a connection to address:port may not be made, or None if it may."""
+    return address_problem(address, allow_private)
+
+
+def checked_addresses(host: str, port: int, allow_private: bool) -> list[tuple]:
+    """Resolve `host` once; return its getaddrinfo entries if every address may be fetched.
+
+    Whoever connects must connect to these entries (not resolve again), so that the address
+    checked is the address connected to. Raise UnsafeURLError naming the first refused one.
+    """
+    try:
+        infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError, OSError) as exc:
+        raise UnsafeURLError(f"Cannot resolve the host {host!r} ({exc}).") from exc
+    if not infos:
+        raise UnsafeURLError(f"The host {host!r} has no usable address. Check the URL.")
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+        problem = endpoint_problem(address, int(info[4][1]), allow_private)
+        if problem:
+            raise UnsafeURLError(
+                f"The host {host!r} resolves to {address}, {problem}, "
+                f"which Clipcast does not fetch from. {PRIVATE_HINT}"
+            )
+    return infos
+
+
 def _resolve(host: str, port: int) -> list[IPAddress]:
     """Return every address `host` resolves to; raise UnsafeURLError when it does not."""
     try:
@@ -69,6 +98,8 @@ def validate_source_url(url: str, allow_private: bool = False) -> str:
     if not isinstance(url, str) or not url.strip():
         raise UnsafeURLError("The source URL is empty. Paste a video link (http or https).")
     url = url.strip()
+    if len(url) > MAX_URL_LENGTH:
+        raise UnsafeURLError(f"The source URL is longer than {MAX_URL_LENGTH} characters.")
     if url.startswith("-"):
         raise UnsafeURLError("A source URL may not start with '-'. Paste a video link.")
     if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
@@ -93,8 +124,9 @@ def validate_source_url(url: str, allow_private: bool = False) -> str:
     host = parts.hostname
     if not host:
         raise UnsafeURLError("The source URL has no host name.")
-    for address in _resolve(host, port or (443 if scheme == "https" else 80)):
-        problem = address_problem(address, allow_private)
+    port = port or (443 if scheme == "https" else 80)
+    for address in _resolve(host, port):
+        problem = endpoint_problem(address, port, allow_private)
         if problem:
             raise UnsafeURLError(
                 f"The host {host!r} resolves to {address}, {problem}, "

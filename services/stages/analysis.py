@@ -9,16 +9,31 @@ from services.engines.analysis.base import (
     transcript_sentences,
 )
 from services.engines.registry import get_engine
+from services.episodes.budget import clip_budget, resolve_target
 from services.episodes.segments import segments_document, validate_segment
+from services.episodes.selection import media_seconds, source_seconds
 from services.library.guidelines import Guideline, GuidelineError, load_guideline
 from services.library.prompts import PromptNotFound, find_prompt, list_prompts
 from services.run.errors import InputMissingError, InvalidInputError
+from services.run.words import plural
 from services.stages.base import Stage, StageContext
+
+FALLBACK_ENGINE = "heuristic"  # finds segments in any speech: by cues, else by content
 
 
 def _fmt(seconds: float) -> str:
     """Format seconds as m:ss."""
     return f"{int(seconds) // 60}:{int(seconds) % 60:02d}"
+
+
+def selection_basis(segments: list[dict]) -> str:
+    """Say what the segments were found by: "cues", "content", "cues and content" or "model"."""
+    bases = {s.get("basis") for s in segments}
+    if bases == {"content"}:
+        return "content"
+    if bases == {"cues"}:
+        return "cues"
+    return "cues and content" if bases <= {"cues", "content"} else "model"
 
 
 class AnalysisStage(Stage):
@@ -50,22 +65,56 @@ class AnalysisStage(Stage):
         )
         ctx.progress("load", 1.0, f"guideline {guideline.name!r} loaded")
 
+        source = source_seconds(ctx.files)
+        target = resolve_target(ctx.options.target_seconds, source)
+        ctx.logger.info(
+            "Target length %s (%s), clips up to %s of the source's %s",
+            _fmt(target),
+            "chosen" if ctx.options.target_seconds else "default",
+            _fmt(clip_budget(target)),
+            _fmt(source),
+        )
         options = AnalysisOptions(
             max_segments=ctx.options.max_segments,
             min_seconds=guideline.min_seconds,
             max_seconds=guideline.max_seconds,
+            source_seconds=media_seconds(ctx.files),
+            clip_budget_seconds=clip_budget(target),
         )
         segments = engine.analyse(transcript, guideline, options, ctx.engine_call("segment"))
+        if not segments and engine.name != FALLBACK_ENGINE:
+            ctx.logger.warning(
+                "The %s engine found no segment; the %s engine picks the best passages instead",
+                engine.name,
+                FALLBACK_ENGINE,
+            )
+            fallback = get_engine("analysis", FALLBACK_ENGINE)
+            if isinstance(fallback, AnalysisEngine):
+                engine = fallback
+                segments = engine.analyse(
+                    transcript, guideline, options, ctx.engine_call("segment")
+                )
         self._check(segments, guideline, ctx)
+        basis = selection_basis(segments)
+        if basis == "content":
+            ctx.logger.info(
+                "No passage matched a cue phrase of %r: the segments are the talk's best "
+                "passages by content (selection_basis: content)",
+                guideline.name,
+            )
         document = segments_document(
             segments,
             episode_id=ctx.episode_id,
             guideline=ctx.options.analysis_prompt,
             guideline_name=guideline.name,
             engine=engine.name,
+            selection_basis=basis,
+            source_seconds=round(source, 3),
+            target_seconds=round(target, 3),
+            clip_budget_seconds=clip_budget(target),
         )
         write_json_atomic(ctx.files.analysis, document)
-        ctx.progress("select", 1.0, f"{len(segments)} segments saved")
+        ctx.progress("select", 1.0, f"{plural(len(segments), 'segment')} saved")
         return {"analysis": ctx.files.relative(ctx.files.analysis)}
 
     def _transcript(self, ctx: StageContext) -> dict:
@@ -109,12 +158,21 @@ class AnalysisStage(Stage):
                 hint="Fix it on the prompts page.",
             ) from exc
 
+    def _other_choices(self, ctx: StageContext) -> str:
+        """Suggest what to try instead, never what is already chosen."""
+        others = [
+            p["name"]
+            for p in list_prompts(ctx.data_dir, "analysis")
+            if p["name"] != ctx.options.analysis_prompt
+        ]
+        return f"Try another guideline: {', '.join(others)}." if others else "Check the transcript."
+
     def _check(self, segments: list[dict], guideline: Guideline, ctx: StageContext) -> None:
         """Reject an empty or malformed result with a message saying what to try."""
         if not segments:
             raise InvalidInputError(
-                f"No segment matched the guideline {guideline.name!r}.",
-                hint="Try the 'highlights' guideline or a longer video.",
+                f"No segment was found for the guideline {guideline.name!r}.",
+                hint=self._other_choices(ctx),
             )
         for segment in segments:
             problems = validate_segment(segment)
@@ -134,4 +192,4 @@ class AnalysisStage(Stage):
                 segment["harm_category"],
                 segment["narrativeSegmentTitle"],
             )
-        ctx.logger.info("Kept %d segments", len(segments))
+        ctx.logger.info("Kept %s", plural(len(segments), "segment"))

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import shutil
 import threading
+from dataclasses import replace
 from pathlib import Path
-
-from pydub import AudioSegment
+from typing import cast
 
 from services.engines.registry import get_engine
 from services.engines.tts.base import TTSEngine
-from services.engines.tts.cache import SpeechCache
+from services.engines.tts.cache import SpeechCache, cache_key
 from services.episodes.files import is_safe_id
 from services.episodes.script import load_script, narration_sections
 from services.media.ffmpeg import probe, stream_of
 from services.media.jobs import Job, run_jobs
 from services.media.narration_audio import normalise_narration
-from services.run.errors import InputMissingError, InvalidInputError
+from services.run.errors import EngineUnavailableError, InputMissingError, InvalidInputError
+from services.run.words import plural
 from services.stages.base import Stage, StageContext
+from services.stages.narration_manifest import NarrationManifest
 
 
 class AudioStage(Stage):
@@ -39,15 +41,15 @@ class AudioStage(Stage):
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True, exist_ok=True)
         ctx.files.audio_dir.mkdir(parents=True, exist_ok=True)
+        manifest = NarrationManifest(ctx.files.audio_dir)
         if ctx.options.audio_method == "manual":
             sources = self._check_recordings(ctx, sections)
             ctx.progress("prepare", 1.0, f"{len(sections)} recordings found")
             ctx.progress("synthesise", 1.0, "recorded narration: nothing to synthesise")
+            manifest.forget()  # the WAVs are recordings now, not the speech it recorded
+            seconds = self._normalise(ctx, sections, sources, work)
         else:
-            engine = get_engine("tts", ctx.options.tts_engine)
-            ctx.progress("prepare", 1.0, f"{len(sections)} sections to speak")
-            sources = self._synthesise(ctx, engine, sections, work)
-        seconds = self._normalise(ctx, sections, sources, work)
+            seconds = self._speak_changed(ctx, sections, manifest, work)
         shutil.rmtree(work, ignore_errors=True)
         total = sum(seconds.values())
         ctx.logger.info("Narration ready: %d sections, %.1f s in total", len(sections), total)
@@ -57,6 +59,44 @@ class AudioStage(Stage):
             ],
             "narration_seconds": round(total, 3),
         }
+
+    def _speak_changed(
+        self, ctx: StageContext, sections: list[dict], manifest: NarrationManifest, work: Path
+    ) -> dict[str, float]:
+        """Speak and level the sections whose text, engine, voice or rate changed.
+
+        The other sections keep their WAV untouched (the manifest says it was made from the
+        same speech); return the seconds of every section.
+        """
+        engine, voice = tts_engine(ctx)
+        keys = {s["section_id"]: cache_key(engine, spoken_text(s), voice) for s in sections}
+        reused: dict[str, float] = {}
+        for section in sections:
+            section_id = section["section_id"]
+            wav = ctx.files.section_audio(section_id)
+            found = manifest.seconds_if_current(section_id, keys[section_id], wav)
+            if found is not None:
+                reused[section_id] = found
+        todo = [s for s in sections if s["section_id"] not in reused]
+        if reused:
+            ctx.logger.info(
+                "Narration unchanged for %s: %s kept",
+                plural(len(reused), "section"),
+                ", ".join(reused),
+            )
+        ctx.progress(
+            "prepare", 1.0, f"{plural(len(todo), 'section')} to speak, {len(reused)} unchanged"
+        )
+        sources = self._synthesise(ctx, engine, voice, todo, work) if todo else {}
+        if not todo:
+            ctx.progress("synthesise", 1.0, "every section is unchanged")
+        seconds = self._normalise(ctx, todo, sources, work)
+        for section_id, value in seconds.items():
+            manifest.record(
+                section_id, keys[section_id], ctx.files.section_audio(section_id), value
+            )
+        seconds.update(reused)
+        return {s["section_id"]: seconds[s["section_id"]] for s in sections}
 
     def _sections(self, ctx: StageContext) -> list[dict]:
         """Load the script and return its narration sections, checking their ids."""
@@ -116,18 +156,22 @@ class AudioStage(Stage):
         return sources
 
     def _synthesise(
-        self, ctx: StageContext, engine: TTSEngine, sections: list[dict], work: Path
+        self,
+        ctx: StageContext,
+        engine: TTSEngine,
+        voice: str | None,
+        sections: list[dict],
+        work: Path,
     ) -> dict[str, Path]:
         """Speak every section in parallel; progress is weighted by text length."""
-        voice = ctx.options.tts_voice or None
         sources = {s["section_id"]: work / f"tts-{s['section_id']}.wav" for s in sections}
         cache = SpeechCache(ctx.data_dir, engine, voice)
         call = ctx.engine_call("synthesise")
 
         def speak(section: dict):
-            text = " ".join(str(section.get("script_content") or "").split())
+            text = spoken_text(section)
 
-            def body(_progress, _abort: threading.Event) -> None:
+            def body(progress, abort: threading.Event) -> None:
                 out = sources[section["section_id"]]
                 if not text:
                     ctx.logger.warning(
@@ -136,16 +180,24 @@ class AudioStage(Stage):
                     )
                     _write_silence(out)
                     return
-                if cache.speak(text, out, call):
+                # The engine's own measured progress (e.g. sentences) moves this section's share.
+                own = replace(
+                    call,
+                    on_progress=lambda _sub, fraction, _message: progress(fraction),
+                    cancel=abort,
+                    parallel_jobs=1,
+                )
+                if cache.speak(text, out, own):
                     ctx.logger.info("%s: speech reused from the cache", section["section_id"])
 
             return Job(key=section["section_id"], weight=max(1, len(text)), body=body)
 
         ctx.logger.info(
-            "Speaking %d sections with %s (voice %s, %d at a time)",
+            "Speaking %d sections with %s (voice %s, rate %g, %d at a time)",
             len(sections),
             engine.name,
-            voice or "default",
+            voice or engine.default_voice or "default",
+            engine.rate,
             ctx.cpu_count,
         )
         run_jobs(
@@ -188,8 +240,31 @@ class AudioStage(Stage):
         return {s["section_id"]: seconds[s["section_id"]] for s in sections}
 
 
+def tts_engine(ctx: StageContext) -> tuple[TTSEngine, str | None]:
+    """Return the run's TTS engine, set up for it, and its voice; piper falls back to espeak."""
+    name, voice = ctx.options.tts_engine, ctx.options.tts_voice or None
+    try:
+        engine = cast(TTSEngine, get_engine("tts", name))
+    except EngineUnavailableError as exc:
+        if name != "piper":
+            raise
+        ctx.logger.warning("%s Speaking with espeak-ng and its default voice instead.", exc)
+        engine, voice = cast(TTSEngine, get_engine("tts", "espeak")), None
+    engine.configure(ctx.data_dir, ctx.options.tts_rate)
+    if engine.rate != 1.0 and not engine.supports_rate:
+        ctx.logger.warning("The %s engine has no speaking rate: tts_rate is ignored", engine.name)
+    return engine, voice
+
+
+def spoken_text(section: dict) -> str:
+    """Return the text a narration section speaks, with its whitespace tidied."""
+    return " ".join(str(section.get("script_content") or "").split())
+
+
 def _write_silence(path: Path, seconds: float = 0.5) -> None:
     """Write a short silent WAV (for a section without text)."""
+    from pydub import AudioSegment  # heavy: loaded when audio is made, not at server start
+
     AudioSegment.silent(duration=int(seconds * 1000), frame_rate=48000).export(
         str(path), format="wav"
     )

@@ -1,7 +1,14 @@
-"""Stage 6: cut every scripted clip out of the source video, frame-accurately, in one format."""
+"""Stage 6: cut every scripted clip out of the source video, frame-accurately, in one format.
+
+A clip is smart-cut (its ends re-encoded, the whole GOPs between copied: services/media/
+smart_cut.py) when the source's picture is already in the uniform format and the clip holds a
+whole GOP; otherwise it is re-encoded in full. The choice is per clip and logged;
+`output_settings.smart_cut=false` turns smart cutting off.
+"""
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -11,8 +18,24 @@ import ffmpeg
 from services.atomic import atomic_output, read_json, write_json_atomic
 from services.episodes.files import is_safe_id
 from services.episodes.script import clip_sections, load_script
-from services.media.ffmpeg import OutputFormat, compile_args, probe, run_ffmpeg, stream_of
+from services.media.ffmpeg import (
+    FFmpegError,
+    OutputFormat,
+    compile_args,
+    probe,
+    run_ffmpeg,
+    stream_of,
+)
 from services.media.jobs import Job, ProgressCallback, run_jobs
+from services.media.smart_cut import (
+    SmartCutError,
+    SmartPlan,
+    audio_input_args,
+    format_mismatch,
+    list_packets,
+    plan_smart_cut,
+    smart_cut,
+)
 from services.run.errors import InputMissingError, InvalidInputError, ToolError
 from services.stages.base import Stage, StageContext
 
@@ -87,6 +110,68 @@ def cut_args(source: Path, out: Path, plan: ClipPlan, fmt: OutputFormat, has_aud
     return compile_args(out_stream)
 
 
+def smart_plans(
+    source: Path, info: dict, fmt: OutputFormat, plans: list[ClipPlan], enabled: bool
+) -> dict[str, SmartPlan | str]:
+    """Return, per clip id, its smart-cut plan or why it is re-encoded in full."""
+    if not enabled:
+        return dict.fromkeys((p.clip_id for p in plans), "smart cutting is off")
+    mismatch = format_mismatch(info, fmt)
+    if mismatch:
+        return dict.fromkeys(
+            (p.clip_id for p in plans), f"the source is not in the clips' format ({mismatch})"
+        )
+    methods: dict[str, SmartPlan | str] = {}
+    for plan in plans:
+        packets = list_packets(source, info, plan.start, plan.end)
+        methods[plan.clip_id] = (
+            plan_smart_cut(packets, fmt.fps, plan.start, round(plan.duration * fmt.fps))
+            if packets
+            else "the source's frame timestamps are irregular there"
+        )
+    return methods
+
+
+@dataclass(frozen=True)
+class ClipSource:
+    """The source video and the format its clips are made in."""
+
+    path: Path
+    fmt: OutputFormat
+    has_audio: bool
+
+
+def cut_clip(
+    source: ClipSource,
+    out: Path,
+    plan: ClipPlan,
+    method: SmartPlan | str,
+    progress: ProgressCallback,
+    abort: threading.Event,
+    logger: logging.Logger,
+) -> None:
+    """Write one clip to `out`: smart-cut when planned (in full if that goes wrong)."""
+    what = f"Cutting {plan.clip_id}"
+    fmt, has_audio = source.fmt, source.has_audio
+    if isinstance(method, SmartPlan):
+        start = method.time_of(method.first)
+        sound = audio_input_args(source.path, start, plan.duration, fmt, has_audio)
+        try:
+            smart_cut(
+                source.path, out, method, fmt, sound, on_progress=progress, cancel=abort, what=what
+            )
+            return
+        except (SmartCutError, FFmpegError) as exc:  # the full re-encode may still work
+            logger.warning("%s: smart cut failed (%s); re-encoding it in full", plan.clip_id, exc)
+    run_ffmpeg(
+        cut_args(source.path, out, plan, fmt, has_audio),
+        duration=plan.duration,
+        on_progress=progress,
+        cancel=abort,
+        what=what,
+    )
+
+
 class ClipManifest:
     """`Output/Video/clips.json`: the parameters each finished clip was cut with."""
 
@@ -148,17 +233,33 @@ class ClippingStage(Stage):
         fmt = OutputFormat.for_run(info, ctx.options.output_settings)
         plans = plan_clips(sections, video_seconds, fmt.fps)
         source_stat = files.original_video.stat()
+        enabled = ctx.options.output_settings.get("smart_cut", True)
         manifest = ClipManifest(
             files.video_dir / MANIFEST_NAME,
             {
                 "format": asdict(fmt),
                 "source": {"size": source_stat.st_size, "mtime_ns": source_stat.st_mtime_ns},
+                "smart_cut": enabled,
             },
         )
         todo = [p for p in plans if not manifest.is_current(p, files.clip(p.clip_id))]
         for plan in plans:
             if plan not in todo:
                 ctx.logger.info("Skipping %s: already cut with the same parameters", plan.clip_id)
+        methods = smart_plans(files.original_video, info, fmt, todo, enabled) if todo else {}
+        for plan in todo:
+            method = methods[plan.clip_id]
+            if isinstance(method, SmartPlan):
+                ctx.logger.info(
+                    "%s: smart cut, copying %.2f of %.2f s (re-encoding %d + %d frames)",
+                    plan.clip_id,
+                    method.copy_frames / fmt.fps,
+                    plan.duration,
+                    method.head_frames,
+                    method.tail_frames,
+                )
+            else:
+                ctx.logger.info("%s: full re-encode: %s", plan.clip_id, method)
         ctx.logger.info(
             "Cutting %d of %d clips (%.1f s) at %dx%d %d fps%s, %d at a time",
             len(todo),
@@ -179,12 +280,14 @@ class ClippingStage(Stage):
                     return
                 clip_path = files.clip(plan.clip_id)
                 with atomic_output(clip_path) as tmp:
-                    run_ffmpeg(
-                        cut_args(files.original_video, tmp, plan, fmt, has_audio),
-                        duration=plan.duration,
-                        on_progress=progress,
-                        cancel=abort,
-                        what=f"Cutting {plan.clip_id}",
+                    cut_clip(
+                        ClipSource(files.original_video, fmt, has_audio),
+                        tmp,
+                        plan,
+                        methods[plan.clip_id],
+                        progress,
+                        abort,
+                        ctx.logger,
                     )
                 manifest.record(plan, clip_path)
                 ctx.logger.info(

@@ -1,10 +1,13 @@
 """Stage 7: title cards over the narration, joined with the clips, loudness-normalised.
 
 The picture is never encoded twice: clips (stage 6) and cards share one H.264 setting, so the
-final picture is a stream copy of them in script order. The sound is decoded once into one
-lossless track cut to the picture's timeline (measured in the same pass), then normalised and
-encoded to AAC once, while the cards render on the other cores; a last pass muxes the two
-with chapters, copying both.
+final picture is a stream copy of them in script order. Every piece of sound (narration and
+clip) is metered and given the gain that brings it to -16 LUFS; the sound is then decoded once
+into one lossless track cut to the picture's timeline (measured in the same pass), normalised
+and encoded to AAC once, while the cards render on the other cores; a last pass muxes the two
+with chapters, copying both. The subtitles carry the narration and the clips' speech; only
+when `output_settings.burn_subtitles` asks for them in the picture is it encoded once more.
+Each section's loudness in the final is metered and logged.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import threading
 from pathlib import Path
 
 from services.atomic import atomic_output, write_text_atomic
-from services.captions.subtitles import ffmetadata, format_srt, narration_cues
+from services.captions.subtitles import TimelineEntry, ffmetadata, filter_path, format_srt
 from services.media.ffmpeg import (
     FFmpegError,
     OutputFormat,
@@ -23,15 +26,22 @@ from services.media.ffmpeg import (
     run_ffmpeg,
 )
 from services.media.jobs import Job, JobBody, ProgressCallback, run_jobs
-from services.media.loudness import LoudnessMeasurement, LoudnessResult, encode_normalised
-from services.media.narration_audio import PAD_SECONDS
-from services.media.soundtrack import SoundPiece, join_sound
+from services.media.loudness import (
+    SILENCE_LUFS,
+    TARGET_I,
+    LoudnessMeasurement,
+    LoudnessResult,
+    encode_normalised,
+    span_loudness,
+)
+from services.media.soundtrack import SoundPiece, join_sound, level_pieces
 from services.media.title_cards import render_card
 from services.run.errors import ToolError
 from services.stages.base import Stage, StageContext
 from services.stages.final_timeline import (
     Picture,
     Segment,
+    final_cues,
     load_segments,
     measure_segments,
     place_on_timeline,
@@ -54,8 +64,8 @@ class CompilationStage(Stage):
     key = "compilation"
     name = "Video Compilation"
     description = "Put narration cards and clips together into the final video with chapters"
-    sub_stages = ("sound", "cards", "join", "finish")
-    weights = (0.2, 0.6, 0.15, 0.05)
+    sub_stages = ("level", "sound", "cards", "join", "burn", "finish")
+    weights = (0.1, 0.2, 0.45, 0.15, 0.05, 0.05)
     inputs = ("script", "narration", "clips")
     outputs = ("final",)
 
@@ -80,7 +90,7 @@ class CompilationStage(Stage):
         timeline, total = place_on_timeline(segments)
         sound = work / "sound.flac"
         measured = join_sound(
-            [SoundPiece(s.source, s.seconds) for s in segments],
+            self._leveled(ctx, segments, fmt),
             sound,
             fmt,
             work,
@@ -101,8 +111,14 @@ class CompilationStage(Stage):
         chapters.write_text(
             ffmetadata(timeline, str(script.get("narrative_theme") or "")), encoding="utf-8"
         )
+        cues = final_cues(files, segments, timeline)
+        write_text_atomic(files.final_srt, format_srt(cues))
+        burn = bool(ctx.options.output_settings.get("burn_subtitles")) and bool(cues)
         with atomic_output(files.final_video) as tmp:
-            self._mux(ctx, segments, encoded, chapters, tmp, work, total)
+            joined = work / "joined.mp4" if burn else tmp
+            self._mux(ctx, segments, encoded, chapters, joined, work, total)
+            if burn:
+                self._burn(ctx, joined, files.final_srt, tmp, fmt, total)
             final_seconds = media_duration(tmp)
             if abs(final_seconds - total) > DURATION_TOLERANCE:
                 raise ToolError(
@@ -110,9 +126,8 @@ class CompilationStage(Stage):
                     f"to {total:.1f} s.",
                     hint="Rerun stages 6 and 7; a clip or narration file may be damaged.",
                 )
-        finish = ctx.sub_progress("finish", "writing subtitles")
-        cues = narration_cues([e for e in timeline if e.text], pad=PAD_SECONDS)
-        write_text_atomic(files.final_srt, format_srt(cues))
+        finish = ctx.sub_progress("finish", "metering each section")
+        self._log_section_loudness(ctx, timeline)
         ctx.logger.info(
             "Final video: %.1f s, %d chapters, %d subtitles, loudness %.1f LUFS (%s)",
             final_seconds,
@@ -128,6 +143,39 @@ class CompilationStage(Stage):
             "final_srt": files.relative(files.final_srt),
             "duration": round(final_seconds, 3),
         }
+
+    def _leveled(
+        self, ctx: StageContext, segments: list[Segment], fmt: OutputFormat
+    ) -> list[SoundPiece]:
+        """Return the sound pieces, each with the gain that brings it to -16 LUFS."""
+        pieces = level_pieces(
+            [SoundPiece(s.source, s.seconds) for s in segments],
+            fmt,
+            on_progress=ctx.sub_progress("level", "metering each narration and clip"),
+            cancel=ctx.cancel_event,
+        )
+        ctx.logger.info(
+            "Gains to bring each piece to -16 LUFS: %s",
+            ", ".join(
+                f"{s.section['section_id']} {p.gain_db:+.1f} dB"
+                for s, p in zip(segments, pieces, strict=True)
+            ),
+        )
+        return pieces
+
+    def _log_section_loudness(self, ctx: StageContext, timeline: list[TimelineEntry]) -> None:
+        """Meter each section of the final on its own (ebur128) and log the levels."""
+        levels = span_loudness(
+            ctx.files.final_video, [(e.start, e.end) for e in timeline], ctx.cancel_event
+        )
+        audible = [lufs for lufs in levels if lufs > SILENCE_LUFS]
+        ctx.logger.info(
+            "Loudness per section (LUFS): %s; furthest from -16: %.1f LU",
+            ", ".join(
+                f"{e.section_id} {lufs:.1f}" for e, lufs in zip(timeline, levels, strict=True)
+            ),
+            max((abs(lufs - TARGET_I) for lufs in audible), default=0.0),
+        )
 
     def _format(self, ctx: StageContext, segments: list[Segment]) -> OutputFormat:
         """Return the clips' uniform format: from the source video, else from the first clip."""
@@ -202,6 +250,23 @@ class CompilationStage(Stage):
             )
 
         return body
+
+    def _burn(
+        self, ctx: StageContext, src: Path, srt: Path, out: Path, fmt: OutputFormat, total: float
+    ) -> None:
+        """Write `src` with its subtitles drawn into the picture (re-encoded; sound copied)."""
+        style = "FontName=DejaVu Sans,FontSize=16,Outline=1,Shadow=0,MarginV=18"
+        run_ffmpeg(
+            ["-i", f"file:{src}", "-map", "0:v:0", "-map", "0:a:0"]
+            + ["-vf", f"subtitles=filename={filter_path(srt)}:force_style='{style}'"]
+            + ["-c:v", "libx264", "-preset", fmt.preset, "-crf", str(fmt.crf)]
+            + ["-pix_fmt", "yuv420p", "-r", str(fmt.fps), "-g", str(fmt.gop_frames)]
+            + ["-c:a", "copy", "-movflags", "+faststart", "-f", "mp4", f"file:{out}"],
+            duration=total,
+            on_progress=ctx.sub_progress("burn", "drawing the subtitles into the picture"),
+            cancel=ctx.cancel_event,
+            what="Drawing the subtitles",
+        )
 
     def _mux(
         self,

@@ -1,4 +1,9 @@
-"""Stage 1: turn the source (a URL via yt-dlp, or an upload) into video, audio and metadata."""
+"""Stage 1: turn the source (a URL via yt-dlp, or an upload) into video, audio and metadata.
+
+An audio-only source (mp3, m4a, wav, ogg/opus, flac: a podcast, a recording) gets a picture
+(its cover art, else its waveform, with its title: services.media.audio_picture), so that
+original_video.mp4 is an ordinary video and every later stage works unchanged.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +17,11 @@ from pathlib import Path
 import ffmpeg
 
 from services.atomic import atomic_output, read_json, write_json_atomic, write_text_atomic
+from services.media.audio_picture import PictureSpec, cover_stream, render_picture_video
 from services.media.ffmpeg import (
     FFmpegError,
+    OutputFormat,
+    audio_seconds,
     compile_args,
     probe,
     require_tool,
@@ -32,8 +40,8 @@ TEXT_CODECS = ("ansi", "bintext", "xbin", "idf", "tty")
 SIDECAR = re.compile(r"^subtitles(?:\.([A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*))?\.(vtt|srt)$")
 MAX_HEIGHT = 1080
 SHORT_TIME = re.compile(r"(?<![\d:])(\d{2}:\d{2}\.\d{3})")
-UPLOAD_HINT = "Upload a video file with sound (mp4, mkv, webm, mov...)."
-URL_MEDIA_HINT = "Choose a video with sound, or download it yourself and upload the file."
+UPLOAD_HINT = "Upload a video or audio file with sound (mp4, mkv, webm, mov, mp3, m4a, wav...)."
+URL_MEDIA_HINT = "Choose a video or a recording with sound, or download it and upload the file."
 LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8}){0,3}$")
 
 
@@ -124,11 +132,17 @@ def _fps(video: dict) -> float | None:
 
 
 def inspect_media(path: Path, shown_name: str, hint: str = UPLOAD_HINT) -> dict:
-    """Probe a source file; raise InvalidInputError unless it has real video and audio."""
+    """Probe a source file; raise InvalidInputError unless it has audio (and maybe video).
+
+    `info["video"]` is the picture stream, or None for an audio-only source (cover art is no
+    picture stream: it is used for the picture stage 1 draws).
+    """
     try:
         info = probe(path)
     except InvalidInputError as exc:
-        raise InvalidInputError(f"{shown_name} is not a readable video.", hint=hint) from exc
+        raise InvalidInputError(
+            f"{shown_name} is not a readable video or audio file.", hint=hint
+        ) from exc
     videos = [
         s
         for s in info.get("streams", [])
@@ -136,14 +150,17 @@ def inspect_media(path: Path, shown_name: str, hint: str = UPLOAD_HINT) -> dict:
         and not (s.get("disposition") or {}).get("attached_pic")
         and s.get("codec_name") not in TEXT_CODECS
     ]
-    if not videos:
-        raise InvalidInputError(f"{shown_name} has no video track.", hint=hint)
     if stream_of(info, "audio") is None:
+        if not videos:
+            raise InvalidInputError(
+                f"{shown_name} has neither sound nor picture: it is not a video or audio file.",
+                hint=hint,
+            )
         raise InvalidInputError(
             f"{shown_name} has no audio track, so there is nothing to transcribe.",
             hint=hint,
         )
-    info["video"] = videos[0]
+    info["video"] = videos[0] if videos else None
     return info
 
 
@@ -177,10 +194,48 @@ def chapters_of(source: list[dict] | None) -> list[dict]:
     return chapters
 
 
+# Room kept free beyond the download, its copy in Input/ and the 16 kHz WAV (later stages' files).
+DISK_MARGIN_BYTES = 256 * 2**20
+WAV_BYTES_PER_SECOND = 32000
+
+
+def expected_download_bytes(info: dict) -> int | None:
+    """Return the size yt-dlp expects of the requested files (None when it does not know)."""
+    formats = info.get("requested_formats") or [info]
+    sizes = [f.get("filesize") or f.get("filesize_approx") for f in formats]
+    if all(sizes):
+        return int(sum(sizes))
+    if info.get("tbr") and info.get("duration"):
+        return int(float(info["tbr"]) * 125 * float(info["duration"]))  # kbit/s -> bytes
+    return None
+
+
+def check_free_disk(folder: Path, info: dict) -> None:
+    """Fail before downloading when the source, its copy and its audio will not fit on disk."""
+    size = expected_download_bytes(info)
+    if not size:
+        return
+    needed = 2 * size + int(float(info.get("duration") or 0) * WAV_BYTES_PER_SECOND)
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    free = shutil.disk_usage(folder).free
+    if free < needed + DISK_MARGIN_BYTES:
+        raise StageError(
+            f"Not enough free disk space for this source: it needs about "
+            f"{(needed + DISK_MARGIN_BYTES) / 2**30:.1f} GiB (a {size / 2**30:.1f} GiB download, "
+            f"its copy in Input/ and its audio) and {free / 2**30:.1f} GiB is free.",
+            hint="Free some space in the data folder, or choose a shorter video.",
+        )
+
+
 # Relative cost of (resolve, download, captions, audio, video) by source: a URL's time goes to
 # the download; an upload's to ffmpeg, far more when the video must be transcoded.
 URL_WEIGHTS = (0.5, 8.0, 0.3, 1.0, 0.7)
-UPLOAD_WEIGHTS = {"remux": (0.2, 0.05, 0.2, 1.0, 0.8), "transcode": (0.2, 0.05, 0.2, 1.0, 6.0)}
+UPLOAD_WEIGHTS = {
+    "remux": (0.2, 0.05, 0.2, 1.0, 0.8),
+    "transcode": (0.2, 0.05, 0.2, 1.0, 6.0),
+    "picture": (0.2, 0.05, 0.2, 1.0, 0.6),  # audio only: a still picture, the audio copied
+}
 
 
 class _RunWeights:
@@ -192,7 +247,7 @@ class _RunWeights:
 
 def needs_transcode(info: dict) -> tuple[bool, bool]:
     """Tell whether the video and the audio must be re-encoded to go into an mp4."""
-    video, audio = info["video"], stream_of(info, "audio") or {}
+    video, audio = info["video"] or {}, stream_of(info, "audio") or {}
     copy_video = video.get("pix_fmt") in COPY_VIDEO.get(video.get("codec_name"), ())
     return not copy_video, audio.get("codec_name") not in COPY_AUDIO
 
@@ -226,7 +281,12 @@ class ExtractionStage(Stage):
         else:
             source, info, meta, caption = self._from_upload(ctx, ctx.options.source, language)
         self._extract_audio(ctx, source, info)
-        meta["remuxed"] = self._normalise_video(ctx, source, info)
+        if info["video"] is None:
+            meta["remuxed"] = False
+            meta["audio_only"] = True
+            meta["picture"] = self._picture_video(ctx, source, info, meta)
+        else:
+            meta["remuxed"] = self._normalise_video(ctx, source, info)
         result = self._write_metadata(ctx, meta, caption)
         if kind == "url":
             shutil.rmtree(ctx.files.work_dir / "download", ignore_errors=True)
@@ -257,6 +317,7 @@ class ExtractionStage(Stage):
             )
             ctx.progress("resolve", 1.0, f"Found {info.get('title') or url}")
             ctx.check_cancelled()
+            check_free_disk(ctx.files.root, info)
             path = dl.download(
                 info,
                 report=lambda f, msg, eta: ctx.progress("download", f, msg, eta_seconds=eta),
@@ -264,7 +325,7 @@ class ExtractionStage(Stage):
             )
             ctx.logger.info("Downloaded %s (%.1f MiB)", path.name, path.stat().st_size / 2**20)
             ctx.progress("download", 1.0, "Download complete")
-            probed = inspect_media(path, f"The video at {url}", URL_MEDIA_HINT)
+            probed = inspect_media(path, f"The media at {url}", URL_MEDIA_HINT)
             caption = self._url_captions(ctx, dl, info, language)
         meta = {
             "title": info.get("title") or path.stem,
@@ -313,8 +374,15 @@ class ExtractionStage(Stage):
             )
         ctx.progress("resolve", 0.0, f"Inspecting {path.name}")
         probed = inspect_media(path, "The uploaded file")
-        self.run_weights = UPLOAD_WEIGHTS["transcode" if needs_transcode(probed)[0] else "remux"]
-        ctx.progress("resolve", 1.0, "Uploaded video checked")
+        if probed["video"] is None:
+            self.run_weights = UPLOAD_WEIGHTS["picture"]
+        else:
+            self.run_weights = UPLOAD_WEIGHTS[
+                "transcode" if needs_transcode(probed)[0] else "remux"
+            ]
+        ctx.progress(
+            "resolve", 1.0, f"Uploaded {'audio' if probed['video'] is None else 'video'} checked"
+        )
         ctx.progress("download", 1.0, "Uploaded file: nothing to download")
         sidecars = find_sidecars(ctx.files.source_dir, language)
         caption: tuple = (None, "none", None)
@@ -367,6 +435,42 @@ class ExtractionStage(Stage):
                 )
             ctx.logger.info("Audio extracted; peak level %.1f dB", peak)
         ctx.progress("audio", 1.0, "Audio ready")
+
+    def _picture_video(self, ctx: StageContext, source: Path, info: dict, meta: dict) -> str:
+        """Write Input/original_video.mp4 for an audio-only source; return what it shows."""
+        cover = cover_stream(info)
+        spec = PictureSpec(
+            title=str(meta.get("title") or source.stem),
+            label=str(meta.get("uploader") or "Audio"),
+            wave_audio=ctx.files.original_audio,
+            cover=(source, cover) if cover is not None else None,
+        )
+        fmt = OutputFormat.for_run({}, ctx.options.output_settings)
+        seconds = float(info.get("format", {}).get("duration") or 0) or audio_seconds(
+            ctx.files.original_audio
+        )
+        audio = stream_of(info, "audio") or {}
+        copy_audio = audio.get("codec_name") in COPY_AUDIO
+        ctx.logger.info(
+            "Audio-only source (%s): drawing a %dx%d picture from its %s",
+            audio.get("codec_name"),
+            fmt.width,
+            fmt.height,
+            "cover art" if cover is not None else "waveform",
+        )
+        with atomic_output(ctx.files.original_video) as tmp:
+            render_picture_video(
+                spec,
+                source,
+                tmp,
+                seconds,
+                fmt,
+                ctx.files.work_dir,
+                copy_audio=copy_audio,
+                on_progress=lambda f: ctx.progress("video", 0.97 * f, "Adding a picture"),
+                cancel=ctx.cancel_event,
+            )
+        return spec.kind
 
     def _normalise_video(self, ctx: StageContext, source: Path, info: dict) -> bool:
         """Write Input/original_video.mp4 (stream copy when mp4 takes it); tell if copied."""

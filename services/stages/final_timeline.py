@@ -10,10 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from services.captions.subtitles import TimelineEntry
+from services.atomic import read_json
+from services.captions.subtitles import (
+    Cue,
+    TimelineEntry,
+    narration_cues,
+    speech_cues,
+    transcript_words,
+)
 from services.episodes.files import EpisodeFiles, is_safe_id
 from services.episodes.script import NARRATION_TYPES, load_script
 from services.media.ffmpeg import OutputFormat, audio_seconds, probe, stream_of
+from services.media.narration_audio import PAD_SECONDS
 from services.media.title_cards import card_frames, card_pieces
 from services.run.errors import InputMissingError, InvalidInputError
 
@@ -63,7 +71,9 @@ def section_labels(sections: list[dict]) -> list[tuple[str, str]]:
         elif kind == "post_clip":
             result.append((f"After clip {number} of {total}", f"After: {clip_title}"))
         else:
-            result.append((f"Clip {number} of {total}", clip_title))
+            speaker = section.get("speaker")
+            named = f"{clip_title} ({speaker})" if isinstance(speaker, str) and speaker else None
+            result.append((f"Clip {number} of {total}", named or clip_title))
     return result
 
 
@@ -180,3 +190,42 @@ def place_on_timeline(segments: list[Segment]) -> tuple[list[TimelineEntry], flo
         )
         at += seg.seconds
     return entries, at
+
+
+def _read_optional(path: Path) -> dict:
+    """Return a JSON object file's content, or {} when it is missing or unreadable."""
+    try:
+        data = read_json(path)
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def clip_source_starts(files: EpisodeFiles, segments: list[Segment]) -> dict[str, float]:
+    """Return where each clip starts in the source: as cut (stage 6's manifest), else scripted."""
+    cut = _read_optional(files.video_dir / "clips.json").get("clips") or {}
+    starts = {}
+    for seg in segments:
+        if seg.is_clip:
+            clip_id = str(seg.section.get("clip_id"))
+            recorded = cut.get(clip_id) if isinstance(cut, dict) else None
+            start = recorded.get("start") if isinstance(recorded, dict) else None
+            if not isinstance(start, int | float):
+                start = seg.section.get("start_time") or 0.0
+            starts[str(seg.section.get("section_id"))] = float(start)
+    return starts
+
+
+def final_cues(
+    files: EpisodeFiles, segments: list[Segment], timeline: list[TimelineEntry]
+) -> list[Cue]:
+    """Return the final's subtitles: the narration, and each clip's speech from the transcript."""
+    cues = narration_cues([e for e in timeline if e.text], pad=PAD_SECONDS)
+    transcript = _read_optional(files.transcript).get("segments") or []
+    starts = clip_source_starts(files, segments)
+    for entry in timeline:
+        if entry.section_id in starts and transcript:
+            start = starts[entry.section_id]
+            words = transcript_words(transcript, start, start + entry.end - entry.start)
+            cues += speech_cues(words, start, entry.start, entry.end)
+    return sorted(cues, key=lambda c: (c.start, c.end))

@@ -1,19 +1,41 @@
-"""Stage 4, Narrative Generation: write the narration around the chosen segments."""
+"""Stage 4, Narrative Generation: write the narration around the chosen segments.
+
+Before the engine writes, the stage learns each passage from the transcript (speakers, key
+phrases, key sentence) and gives every clip a title from its key phrases, unique in the
+script. The template "default" gives way to the guideline's own template when there is one
+(`harmful_content.j2` after the "Harmful content" guideline). The narration is held to its
+budget: at most about a quarter of the final (what the target length leaves after the clips,
+and at most a third of the clips' length).
+"""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
 from services.atomic import read_json, write_json_atomic
-from services.engines.narrative.base import NarrativeEngine, check_script, spoken_seconds
+from services.engines.narrative.base import (
+    NarrativeEngine,
+    check_script,
+    fit_narration,
+    narration_seconds,
+    spoken_seconds,
+)
+from services.engines.narrative.passages import episode_speakers, passage_facts, readable_title
 from services.engines.narrative.template import TemplateCheckError
 from services.engines.registry import get_engine
-from services.episodes.segments import SegmentsError, chronological, load_segments
+from services.episodes.budget import narration_budget, resolve_target
+from services.episodes.segments import SegmentsError, chronological, load_segments, segment_bounds
 from services.episodes.selection import record_auto_selection, user_selection_is_current
 from services.library.prompts import PromptNotFound, find_prompt, list_prompts
 from services.run.errors import InputMissingError, InvalidInputError
+from services.run.words import plural
 from services.stages.base import Stage, StageContext
+
+# The narration's floor, however short the clips: a line per clip and a hook and outro.
+MIN_NARRATION_SECONDS_PER_CLIP = 6.0
+MIN_NARRATION_SECONDS = 10.0
 
 
 class NarrativeStage(Stage):
@@ -31,12 +53,14 @@ class NarrativeStage(Stage):
     def run(self, ctx: StageContext) -> dict:
         """Write Output/Scripts/unified_podcast_script.json."""
         segments, source = self._segments(ctx)
-        ctx.progress("load", 0.5, f"{len(segments)} segments from the {source}")
-        prompt = self._prompt(ctx)
+        ctx.progress("load", 0.5, f"{plural(len(segments), 'segment')} from the {source}")
+        guideline = self._guideline_name(ctx)
+        prompt = self._prompt(ctx, guideline)
         engine = get_engine("narrative", ctx.options.narrative_engine)
         if not isinstance(engine, NarrativeEngine):
             raise InvalidInputError(f"{engine.name!r} is not a narrative engine.")
-        episode = self._episode(ctx)
+        episode = self._episode(ctx, segments, guideline)
+        segments = [self._as_narrated(s, episode["passages"][s["segment_id"]]) for s in segments]
         ctx.progress("load", 1.0, f"template {prompt.name} ready")
 
         try:
@@ -54,10 +78,22 @@ class NarrativeStage(Stage):
         for section in script["podcast_sections"]:  # an LLM may leave the estimate out
             if section["section_type"] != "video_clip" and "estimated_duration" not in section:
                 section["estimated_duration"] = spoken_seconds(section["script_content"])
+        budget = episode["narration_seconds"]
+        written = narration_seconds(script["podcast_sections"])
+        if written > budget:
+            script["podcast_sections"] = fit_narration(script["podcast_sections"], budget)
+            ctx.logger.info(
+                "Narration cut from about %.0f s to %.0f s to fit its budget of %.0f s",
+                written,
+                narration_seconds(script["podcast_sections"]),
+                budget,
+            )
         ctx.progress("write", 1.0, "narration written")
         script["script_metadata"] = {
             **(script.get("script_metadata") or {}),
             **self._metadata(ctx, script, engine.name, source),
+            "template": prompt.stem,
+            "narration_budget_seconds": budget,
         }
         write_json_atomic(ctx.files.script, script)
         meta = script["script_metadata"]
@@ -101,15 +137,45 @@ class NarrativeStage(Stage):
                 if source == "selection"
                 else "Run stage 3 with another guideline.",
             )
-        ctx.logger.info("Narrating %d segments from the %s", len(segments), source)
+        ctx.logger.info("Narrating %s from the %s", plural(len(segments), "segment"), source)
         if source == "analysis":
-            # The automatic choice is a selection too: the picker starts from it.
-            record_auto_selection(ctx.files, segments)
+            # The automatic choice (best passages within the clip budget) is a selection too:
+            # the picker starts from it.
+            segments = record_auto_selection(ctx.files, segments)
+            ctx.logger.info("The automatic selection keeps %s", plural(len(segments), "segment"))
         return chronological(segments), source
 
-    def _prompt(self, ctx: StageContext) -> Path:
-        """Return the file of the chosen narrative template."""
+    def _as_narrated(self, segment: dict, passage: dict) -> dict:
+        """Return a segment with its key-phrase title and its named speaker, if any."""
+        named = passage["speakers"]
+        speaker = named[0] if len(named) == 1 else segment["primary_speaker_of_quote"]
+        return {
+            **segment,
+            "narrativeSegmentTitle": passage["title"],
+            "primary_speaker_of_quote": speaker,
+        }
+
+    def _guideline_name(self, ctx: StageContext) -> str:
+        """Return the name of the guideline the segments were analysed with ("" if unknown)."""
+        try:
+            document = read_json(ctx.files.analysis)
+        except (OSError, ValueError):
+            return ""
+        name = document.get("guideline_name") if isinstance(document, dict) else None
+        return name if isinstance(name, str) else ""
+
+    def _prompt(self, ctx: StageContext, guideline: str) -> Path:
+        """Return the file of the chosen narrative template (the guideline's own for default)."""
         name = ctx.options.narrative_prompt
+        kind = re.sub(r"[^a-z0-9]+", "_", guideline.lower()).strip("_")
+        if name == "default" and kind and kind != "default":
+            try:
+                path = find_prompt(ctx.data_dir, "narrative", kind)
+            except PromptNotFound:
+                pass
+            else:
+                ctx.logger.info("Narrating with %s, the template of the guideline", path.name)
+                return path
         try:
             return find_prompt(ctx.data_dir, "narrative", name)
         except PromptNotFound as exc:
@@ -118,16 +184,56 @@ class NarrativeStage(Stage):
                 f"There is no narrative template named {name!r}.", hint=f"Choose one of: {known}."
             ) from exc
 
-    def _episode(self, ctx: StageContext) -> dict:
-        """Return the episode facts a narration may mention (id and title)."""
-        title = None
+    def _episode(self, ctx: StageContext, segments: list[dict], guideline: str) -> dict:
+        """Return what the narration may say of the episode and each passage."""
+        metadata: dict = {}
         if ctx.files.metadata.exists():
             try:
-                metadata = read_json(ctx.files.metadata)
-                title = metadata.get("title") if isinstance(metadata, dict) else None
+                loaded = read_json(ctx.files.metadata)
+                metadata = loaded if isinstance(loaded, dict) else {}
             except (OSError, ValueError):
                 ctx.logger.warning("Input/metadata.json is unreadable; narrating without a title")
-        return {"episode_id": ctx.episode_id, "title": title if isinstance(title, str) else None}
+        transcript = self._transcript(ctx)
+        title = readable_title(metadata.get("title")) or readable_title(metadata.get("webpage_url"))
+        speakers, count = episode_speakers(transcript)
+        source_seconds = float(metadata.get("duration") or 0) or max(
+            [float(line.get("end", 0)) for line in transcript] or [0.0]
+        )
+        budget = self._budget(ctx, segments, source_seconds)
+        ctx.logger.info(
+            "Narrating %s (%s); narration budget %.0f s",
+            repr(title) if title else "a source without a usable title",
+            ", ".join(speakers) or f"{count} unnamed speaker(s)",
+            budget,
+        )
+        return {
+            "episode_id": ctx.episode_id,
+            "title": title,
+            "speakers": speakers[:4],
+            "speaker_count": count,
+            "guideline": guideline,
+            "passages": passage_facts(segments, transcript),
+            "narration_seconds": budget,
+        }
+
+    def _transcript(self, ctx: StageContext) -> list[dict]:
+        """Return the transcript's sentences, or [] when there is no readable transcript."""
+        try:
+            data = read_json(ctx.files.transcript)
+        except (OSError, ValueError):
+            return []
+        lines = data.get("segments") if isinstance(data, dict) else None
+        return [line for line in lines or [] if isinstance(line, dict)]
+
+    def _budget(self, ctx: StageContext, segments: list[dict], source_seconds: float) -> float:
+        """Return the narration's length budget in seconds (see the module docstring)."""
+        clips = sum(end - start for start, end in map(segment_bounds, segments))
+        budget = clips / 3
+        target = resolve_target(ctx.options.target_seconds, source_seconds)
+        if target > 0:
+            budget = min(budget, narration_budget(target, clips))
+        floor = MIN_NARRATION_SECONDS + MIN_NARRATION_SECONDS_PER_CLIP * len(segments)
+        return round(max(budget, floor), 1)
 
     def _metadata(self, ctx: StageContext, script: dict, engine: str, source: str) -> dict:
         """Return script_metadata: where the script came from and how long it runs."""

@@ -6,11 +6,17 @@ from typing import ClassVar, cast
 
 from services.atomic import write_json_atomic
 from services.engines.registry import get_engine
-from services.engines.transcript.base import TranscriptEngine, TranscriptSegment, TranscriptSource
+from services.engines.transcript.base import (
+    TranscriptEngine,
+    TranscriptSegment,
+    TranscriptSource,
+    regroup_segments,
+)
 from services.engines.transcript.captions import pick_caption_file
-from services.engines.transcript.whisper import FasterWhisperEngine
+from services.engines.transcript.whisper import FasterWhisperEngine, WhisperEngine
 from services.media.ffmpeg import audio_seconds
 from services.run.errors import EngineUnavailableError, InputMissingError, InvalidInputError
+from services.run.words import plural
 from services.stages.base import Stage, StageContext
 from services.stages.speakers import label_speakers
 
@@ -93,11 +99,13 @@ class TranscriptStage(Stage):
         result = engine.transcribe(source, call)
         if not result.segments and engine.name == "captions" and reason.startswith("auto"):
             ctx.logger.warning("The captions hold no spoken text; trying speech recognition")
-            engine = transcript_engine("pocketsphinx")
+            engine, _ = speech_engine(ctx)
             result = engine.transcribe(source, call)
         ctx.progress("recognise", 1.0, "recognition done")
         ctx.check_cancelled()
 
+        if engine.name != "captions":  # the captions' sentences are the captioner's
+            result.segments = regroup_segments(result.segments)
         segments = tidy_segments(result.segments, duration)
         if not segments:
             raise InvalidInputError(
@@ -107,7 +115,7 @@ class TranscriptStage(Stage):
             )
         labelling = label_speakers(ctx, segments)
         ctx.progress("speakers", 1.0, "speaker labels done")
-        ctx.progress("assemble", 0.5, f"{len(segments)} segments")
+        ctx.progress("assemble", 0.5, plural(len(segments), "segment"))
         speakers = list(dict.fromkeys(s["speaker"] for s in segments))
         transcript = {
             "language": result.language,
@@ -128,7 +136,7 @@ class TranscriptStage(Stage):
             segments[-1]["end"] - segments[0]["start"],
             duration,
         )
-        ctx.progress("assemble", 1.0, f"{len(segments)} segments written")
+        ctx.progress("assemble", 1.0, f"{plural(len(segments), 'segment')} written")
         return {"transcript": files.relative(files.transcript)}
 
 
@@ -145,8 +153,17 @@ def choose_engine(ctx: StageContext) -> tuple[TranscriptEngine, str]:
     captions = pick_caption_file(ctx.files, ctx.options.caption_language)
     if captions is not None:
         return transcript_engine("captions"), f"auto: found {captions.name}"
-    if FasterWhisperEngine.availability()[0]:  # local and far better than pocketsphinx
-        return transcript_engine("faster-whisper"), "auto: no captions; a Whisper model is here"
+    return speech_engine(ctx)
+
+
+def speech_engine(ctx: StageContext) -> tuple[TranscriptEngine, str]:
+    """Return the best offline recogniser: WHISPER_MODEL's, the bundled Whisper, pocketsphinx."""
+    if FasterWhisperEngine.availability()[0]:  # your own model: larger than the bundled one
+        return transcript_engine("faster-whisper"), "auto: no captions; WHISPER_MODEL is here"
+    available, reason = WhisperEngine.availability()
+    if available:  # the bundled tiny.en: far better than pocketsphinx
+        return transcript_engine("whisper"), "auto: no captions; the bundled Whisper model"
+    ctx.logger.warning("The bundled Whisper model cannot run (%s); using pocketsphinx", reason)
     try:
         engine = transcript_engine("pocketsphinx")
     except EngineUnavailableError as exc:

@@ -117,6 +117,24 @@ export function mediaUrl(episodeId, relativePath) {
   return `/media/${encodeURIComponent(episodeId)}/${path}`;
 }
 
+const SAFE_PART = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * The URL of one of an episode's files, from the `paths` its JSON serves (the server alone
+ * knows the folder layout); `parts` fills a per-item name such as {clip_id}. Null when unknown.
+ */
+export function episodeFileUrl(episode, key, parts = {}) {
+  const template = episode?.paths?.[key];
+  if (typeof template !== "string") return null;
+  let unsafe = false;
+  const path = template.replace(/\{(\w+)\}/g, (_, name) => {
+    const value = String(parts[name] ?? "");
+    if (!SAFE_PART.test(value)) unsafe = true;
+    return value;
+  });
+  return unsafe ? null : mediaUrl(episode.episode_id, path);
+}
+
 /** A URL from a session's outputs: already a /media/ URL, or a path inside the episode. */
 export function outputUrl(episodeId, value) {
   if (!value || typeof value !== "string") return null;

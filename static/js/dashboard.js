@@ -3,6 +3,7 @@ import { del, getJSON, isActive, loadStages, optional, postJSON, upload } from "
 import { announce, byId, debounce, el, say } from "./dom.js";
 import * as fmt from "./format.js";
 import { on } from "./socket.js";
+import { previewCard, probeUrl } from "./urlpreview.js";
 import { confirmDialog, sessionDuration, stageChips, stageList, statusBadge } from "./widgets.js";
 
 let stages = [];
@@ -117,7 +118,16 @@ function initUrlForm() {
   const form = byId("url-form");
   const input = byId("new-url");
   const error = byId("new-url-error");
-  input.addEventListener("input", () => setFieldError(input, error, ""));
+  const preview = byId("url-preview");
+  const button = byId("url-submit");
+  let previewed = null; // the URL the preview shows: the next submit adds it
+  const reset = () => {
+    previewed = null;
+    preview.hidden = true;
+    preview.replaceChildren();
+    button.textContent = "Preview";
+  };
+  input.addEventListener("input", () => { setFieldError(input, error, ""); reset(); });
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const url = input.value.trim();
@@ -126,9 +136,17 @@ function initUrlForm() {
       input.focus();
       return;
     }
-    const button = form.querySelector("button[type=submit]");
     button.disabled = true;
     try {
+      if (previewed !== url) {
+        button.textContent = "Checking…";
+        const answer = await probeUrl(url);
+        previewed = url;
+        preview.replaceChildren(previewCard(answer));
+        preview.hidden = false;
+        announce(`Found ${answer.title}. Choose Add episode to add it.`);
+        return;
+      }
       const episode = await postJSON("/episodes/api/episodes", { url });
       setFieldError(input, error, "");
       input.value = "";
@@ -139,11 +157,15 @@ function initUrlForm() {
       input.focus();
     } finally {
       button.disabled = false;
+      button.textContent = previewed === url && input.value ? "Add episode" : "Preview";
+      if (!input.value) reset();
     }
   });
 }
 
-const VIDEO_EXTENSIONS = [".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".flv", ".ts", ".mpg", ".mpeg"];
+// Video and audio-only types (services/pipeline/episode_store.py MEDIA_DEMUXERS).
+const VIDEO_EXTENSIONS = [".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".flv", ".ts", ".mpg", ".mpeg",
+  ".mp3", ".m4a", ".aac", ".wav", ".ogg", ".oga", ".opus", ".flac"];
 
 function extensionOf(name) {
   const dot = name.lastIndexOf(".");
@@ -151,7 +173,7 @@ function extensionOf(name) {
 }
 
 function looksLikeVideo(file) {
-  if (file.type) return file.type.startsWith("video/") || VIDEO_EXTENSIONS.includes(extensionOf(file.name));
+  if (file.type) return /^(video|audio)\//.test(file.type) || VIDEO_EXTENSIONS.includes(extensionOf(file.name));
   return VIDEO_EXTENSIONS.includes(extensionOf(file.name));
 }
 
@@ -208,7 +230,7 @@ function initUploadForm() {
     }
     if (!looksLikeVideo(file)) {
       setFieldError(fileInput, error,
-        `“${file.name}” is not a video (${file.type || "unknown type"}). Choose an ${VIDEO_EXTENSIONS.join(", ")} file.`);
+        `“${file.name}” is not a video or audio file (${file.type || "unknown type"}). Choose an ${VIDEO_EXTENSIONS.join(", ")} file.`);
       fileInput.focus();
       return;
     }

@@ -1,5 +1,5 @@
 // The episode page: every artifact with a player or viewer, the live run, and the run history.
-import { del, getJSON, isActive, loadStages, mediaUrl, optional } from "./api.js";
+import { del, episodeFileUrl, getJSON, isActive, loadStages, mediaUrl, optional } from "./api.js";
 import { announce, byId, debounce, el, say } from "./dom.js";
 import * as fmt from "./format.js";
 import { LogConsole } from "./logconsole.js";
@@ -8,14 +8,6 @@ import { on } from "./socket.js";
 import { confirmDialog, sessionDuration, stageChips, stageList, statusBadge } from "./widgets.js";
 
 const episodeId = byId("main").dataset.episodeId;
-const PATHS = {
-  original_video: "Input/original_video.mp4",
-  transcript: "Processing/transcript.json",
-  analysis: "Processing/analysis_results.json",
-  script: "Output/Scripts/unified_podcast_script.json",
-  final: "Output/Final/final.mp4",
-  final_srt: "Output/Final/final.srt",
-};
 const SPEAKER_COLOURS = 8;
 
 let stages = [];
@@ -32,6 +24,11 @@ function producerOf(key) {
 function stateOf(key) {
   const stage = producerOf(key);
   return stage ? episode.stages[String(stage.number)] || "missing" : "missing";
+}
+
+/** The URL of one of this episode's files (the paths come with the episode's JSON). */
+function fileUrl(key, parts = {}) {
+  return episodeFileUrl(episode, key, parts);
 }
 
 function bodyOf(key) {
@@ -85,7 +82,7 @@ function drawSource() {
   const body = bodyOf("original_video");
   if (stateOf("original_video") === "complete") {
     body.replaceChildren(el("div", { class: "video-frame" },
-      el("video", { id: "source-video", controls: true, preload: "metadata", src: mediaUrl(episodeId, PATHS.original_video) })));
+      el("video", { id: "source-video", controls: true, preload: "metadata", src: fileUrl("original_video") })));
   } else if (episode.source_kind === "upload" && episode.source) {
     body.replaceChildren(
       el("div", { class: "video-frame" },
@@ -108,7 +105,7 @@ async function drawTranscript() {
     return;
   }
   try {
-    const data = await getJSON(mediaUrl(episodeId, PATHS.transcript));
+    const data = await getJSON(fileUrl("transcript"));
     const rows = transcriptRows(data);
     const speakers = new Map();
     const list = el("ol", { class: "transcript", attrs: { "aria-label": "Transcript lines" } });
@@ -165,7 +162,7 @@ async function drawAnalysis() {
     return;
   }
   try {
-    const data = await getJSON(mediaUrl(episodeId, PATHS.analysis));
+    const data = await getJSON(fileUrl("analysis"));
     const segments = Array.isArray(data) ? data : data.segments || [];
     const picked = await optional(`/segments/api/${encodeURIComponent(episodeId)}`);
     const selected = new Set(picked?.selected_ids || []);
@@ -198,7 +195,7 @@ async function drawAnalysis() {
 async function loadScript() {
   script = null;
   if (stateOf("script") !== "complete") return;
-  script = await getJSON(mediaUrl(episodeId, PATHS.script));
+  script = await getJSON(fileUrl("script"));
 }
 
 function drawScript(error) {
@@ -213,7 +210,7 @@ function drawScript(error) {
         el("span", { text: fmt.duration(s.end_time) }))
       : el("p", { text: s.script_content || "" })));
   body.replaceChildren(
-    script.narrative_theme ? el("p", {}, el("strong", { text: "Theme: " }), script.narrative_theme) : null,
+    script.narrative_theme ? el("p", {}, el("strong", { text: "Theme: " }), script.narrative_theme) : "",
     el("ol", { class: "script" }, items));
 }
 
@@ -233,7 +230,7 @@ function drawNarration() {
     el("p", {}, el("span", { class: "badge", text: String(s.section_type).replace("_", " ") }), " ",
       el("span", { class: "muted small", text: s.section_id })),
     el("p", { class: "small", text: s.script_content || "" }),
-    el("audio", { controls: true, preload: "none", src: mediaUrl(episodeId, `Output/Audio/${s.section_id}.wav`),
+    el("audio", { controls: true, preload: "none", src: fileUrl("section_audio", { section_id: s.section_id }),
       attrs: { "aria-label": `Narration ${s.section_id}` } })))));
 }
 
@@ -244,9 +241,15 @@ function drawClips() {
     body.replaceChildren(notMade("clips"));
     return;
   }
+  const clipUrl = (c) => {
+    const url = fileUrl("clip", { clip_id: c.clip_id });
+    return url ? `${url}#t=0.1` : undefined;
+  };
   body.replaceChildren(el("ol", { class: "clip-grid" }, clips.map((c) => el("li", { class: "clip" },
     el("div", { class: "video-frame" },
-      el("video", { controls: true, preload: "none", src: mediaUrl(episodeId, `Output/Video/${c.clip_id}.mp4`),
+      // preload=metadata and a #t=0.1 media fragment: the player shows the clip's first frame and
+      // its length before it is played, instead of a black box.
+      el("video", { controls: true, preload: "metadata", src: clipUrl(c),
         attrs: { "aria-label": `Clip ${c.title || c.clip_id}` } })),
     el("p", { class: "small" }, el("strong", { text: c.title || c.clip_id }), " ",
       el("span", { class: "muted", text: `${fmt.duration(c.start_time)}–${fmt.duration(c.end_time)}` }))))));
@@ -258,12 +261,12 @@ function drawFinal() {
     body.replaceChildren(notMade("final"));
     return;
   }
-  const video = mediaUrl(episodeId, PATHS.final);
+  const video = fileUrl("final_video");
   body.replaceChildren(
     el("div", { class: "video-frame" }, el("video", { id: "final-video", controls: true, preload: "metadata", src: video })),
     el("ul", { class: "link-list" },
       el("li", {}, el("a", { href: video, text: "Download the video (final.mp4)", attrs: { download: "final.mp4" } })),
-      el("li", {}, el("a", { href: mediaUrl(episodeId, PATHS.final_srt), text: "Download the subtitles (final.srt)", attrs: { download: "final.srt" } }))));
+      el("li", {}, el("a", { href: fileUrl("final_srt"), text: "Download the subtitles (final.srt)", attrs: { download: "final.srt" } }))));
 }
 
 /** Draw the artifacts whose state changed since they were last drawn. */

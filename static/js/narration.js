@@ -43,11 +43,16 @@ function lengthText(section) {
 }
 
 function audioCell(section) {
-  if (!section.has_audio) {
+  if (!section.has_audio || !section.audio_url) {
     return [el("span", { class: "badge missing-badge", text: "no audio yet" })];
   }
-  const src = `${mediaUrl(episodeId, section.audio_url || `Output/Audio/${section.section_id}.wav`)}?v=${Date.now()}`;
-  return [el("audio", { controls: true, preload: "metadata", src, attrs: { "aria-label": `Your recording for ${section.section_id}` } })];
+  const src = `${mediaUrl(episodeId, section.audio_url)}?v=${Date.now()}`;
+  const tts = section.audio_source === "tts";
+  const label = tts ? `Text-to-speech take for ${section.section_id}` : `Your recording for ${section.section_id}`;
+  return [
+    el("span", { class: "badge audio-source", dataset: { source: section.audio_source || "" },
+      text: tts ? "text to speech" : "your recording" }),
+    el("audio", { controls: true, preload: "metadata", src, attrs: { "aria-label": label } })];
 }
 
 function buildRow(section) {
@@ -61,6 +66,8 @@ function buildRow(section) {
     attrs: { "aria-label": `Record ${id}` } });
   const deleteButton = el("button", { type: "button", class: "btn btn-small btn-danger", text: "Delete", dataset: { remove: id },
     attrs: { "aria-label": `Delete the recording of ${id}` } });
+  const ttsButton = el("button", { type: "button", class: "btn btn-small", text: "Use the TTS take again", dataset: { tts: id },
+    attrs: { "aria-label": `Use the text-to-speech take of ${id} again` } });
   const recorderBox = el("div", { class: "recorder", hidden: true });
   const zone = el("div", { class: "row-drop" },
     el("label", { class: "btn btn-small", attrs: { for: inputId } }, section.has_audio ? "Replace…" : "Upload…"),
@@ -70,8 +77,8 @@ function buildRow(section) {
     section,
     tr: el("tr", { dataset: { section: id, hasAudio: String(section.has_audio) } }),
     length: el("td", { class: "num", dataset: { label: "Length" } }),
-    audio: el("td", { class: "audio-cell", dataset: { label: "Recording" } }),
-    zone, fileInput, progress, error, status, recordButton, deleteButton, recorderBox,
+    audio: el("td", { class: "audio-cell", dataset: { label: "Audio" } }),
+    zone, fileInput, progress, error, status, recordButton, deleteButton, ttsButton, recorderBox,
   };
   parts.tr.append(
     el("th", { scope: "row", dataset: { label: "Section" } },
@@ -81,7 +88,7 @@ function buildRow(section) {
     parts.length, parts.audio,
     el("td", { class: "row-actions", dataset: { label: "Add or replace" } },
       zone,
-      el("div", { class: "actions compact" }, recordButton, deleteButton),
+      el("div", { class: "actions compact" }, recordButton, deleteButton, ttsButton),
       recorderBox, progress, status, error));
   dropTarget(zone, (files) => sendFile(id, files[0]));
   fileInput.addEventListener("change", () => {
@@ -98,6 +105,8 @@ function drawRow(parts) {
   parts.length.replaceChildren(...lengthText(s));
   parts.audio.replaceChildren(...audioCell(s));
   parts.deleteButton.hidden = !s.has_audio;
+  // An upload keeps the TTS take it replaced: offer it back while a recording stands in for it.
+  parts.ttsButton.hidden = !(s.tts_take_url && s.audio_source === "recording");
   parts.zone.querySelector("label").textContent = s.has_audio ? "Replace…" : "Upload…";
   parts.recordButton.disabled = !recordingSupported() || Boolean(recording);
   parts.recordButton.title = recordingSupported() ? "" : recordingUnavailableReason();
@@ -127,7 +136,8 @@ async function refreshSections(changedId = null) {
     for (const section of sections) {
       const parts = rows.get(section.section_id);
       const changed = changedId === null || changedId === section.section_id
-        || parts.section.has_audio !== section.has_audio || parts.section.duration !== section.duration;
+        || parts.section.has_audio !== section.has_audio || parts.section.duration !== section.duration
+        || parts.section.audio_source !== section.audio_source;
       parts.section = section;
       if (changed) drawRow(parts);
     }
@@ -189,6 +199,20 @@ async function removeAudio(sectionId, button) {
     await refreshSections(sectionId);
     rowMessage(parts, `${sectionId}: recording deleted.`, "ok");
     announce(`Deleted the recording of ${sectionId}.`);
+    parts.recordButton.focus();
+  } catch (error) {
+    rowMessage(parts, error.message);
+  }
+}
+
+async function useTtsTake(sectionId) {
+  const parts = rows.get(sectionId);
+  try {
+    const answer = await postJSON(`/audio/api/${enc}/sections/${encodeURIComponent(sectionId)}/tts`);
+    await refreshSections(sectionId);
+    const words = `${sectionId}: the text-to-speech take is back (${fmt.duration(answer.duration)}).`;
+    rowMessage(parts, words, "ok");
+    announce(words);
     parts.recordButton.focus();
   } catch (error) {
     rowMessage(parts, error.message);
@@ -347,6 +371,8 @@ async function main() {
     if (record) startRecording(record.dataset.record);
     const remove = event.target.closest("button[data-remove]");
     if (remove) removeAudio(remove.dataset.remove, remove);
+    const tts = event.target.closest("button[data-tts]");
+    if (tts) useTtsTake(tts.dataset.tts);
   });
   byId("continue").addEventListener("click", continueRun);
   const episode = await optional(`/episodes/api/episodes/${enc}`);

@@ -1,6 +1,6 @@
 // The segment picker: sort, filter and choose an episode's analysed segments, preview each one's
 // exact range of the source video, save the choice and make the video from it.
-import { getJSON, isActive, mediaUrl, optional, postJSON } from "./api.js";
+import { episodeFileUrl, getJSON, isActive, mediaUrl, optional, postJSON } from "./api.js";
 import { announce, byId, debounce, el, frameBatcher, say } from "./dom.js";
 import * as fmt from "./format.js";
 import { createMonitor } from "./monitor.js";
@@ -13,11 +13,6 @@ const enc = encodeURIComponent(episodeId);
 const STORE_KEY = `clipcast:picker:${episodeId}`;
 const GUESS = { perClip: 25, bookends: 20 }; // seconds, when there is no script to measure
 const GENERATE_STAGES = [4, 5, 6, 7];
-const PATHS = {
-  video: "Input/original_video.mp4",
-  transcript: "Processing/transcript.json",
-  script: "Output/Scripts/unified_podcast_script.json",
-};
 const FILTERS = ["severity", "category", "speaker", "q"];
 
 const controls = byId("picker-controls");
@@ -115,7 +110,7 @@ function drawDirty() {
 async function loadNarrationBasis() {
   if (state.episode?.stages?.["4"] !== "complete") return;
   try {
-    const script = await getJSON(mediaUrl(episodeId, PATHS.script));
+    const script = await getJSON(episodeFileUrl(state.episode, "script"));
     const sections = Array.isArray(script?.podcast_sections) ? script.podcast_sections : [];
     const seconds = (types) => sections.filter((s) => types.includes(s.section_type))
       .reduce((sum, s) => sum + (Number(s.estimated_duration) || 0), 0);
@@ -215,7 +210,7 @@ async function resort() {
 function sourceUrl() {
   const ep = state.episode;
   if (!ep) return null;
-  if (ep.stages?.["1"] === "complete") return mediaUrl(episodeId, PATHS.video);
+  if (ep.stages?.["1"] === "complete") return episodeFileUrl(ep, "original_video");
   // Before stage 1, an uploaded file is the same timeline.
   if (ep.source_kind === "upload" && ep.source) return mediaUrl(episodeId, ep.source);
   return null;
@@ -224,7 +219,7 @@ function sourceUrl() {
 function transcriptRows() {
   if (!state.transcript) {
     state.transcript = state.episode?.stages?.["2"] === "complete"
-      ? getJSON(mediaUrl(episodeId, PATHS.transcript)).then((data) => {
+      ? getJSON(episodeFileUrl(state.episode, "transcript")).then((data) => {
         const rows = Array.isArray(data) ? data : data?.segments;
         return (Array.isArray(rows) ? rows : []).filter((r) => r && typeof r.text === "string");
       })

@@ -15,8 +15,8 @@ let presets = [];
 let episodesById = new Map();
 let episodesLoaded = Promise.resolve();
 
-const OPTION_FIELDS = ["segment_mode", "audio_method", ...ENGINE_FIELDS, "analysis_prompt",
-  "narrative_prompt"];
+const OPTION_FIELDS = ["segment_mode", "audio_method", "target_seconds", ...ENGINE_FIELDS,
+  "analysis_prompt", "narrative_prompt"];
 
 // ---------------------------------------------------------------------- form building
 function sourceKind() {
@@ -37,13 +37,14 @@ function buildStageOptions() {
       type: "checkbox", id, name: "selected_stages", value: String(stage.number), checked: true,
       attrs: { "aria-describedby": `${id}-desc ${id}-error` },
     });
-    return el("li", { class: "stage-option", dataset: { stage: String(stage.number) } },
+    // One line per stage: its description is read out and shown on hover (the monitor's cards show it too).
+    return el("li", { class: "stage-option", dataset: { stage: String(stage.number) }, title: stage.description },
       box,
       el("div", {},
         el("label", { attrs: { for: id } },
           el("span", { class: "stage-number", text: stage.number, attrs: { "aria-hidden": "true" } }), " ",
           el("span", { text: stage.name })),
-        el("p", { id: `${id}-desc`, class: "muted small", text: stage.description }),
+        el("p", { id: `${id}-desc`, class: "visually-hidden", text: stage.description }),
         el("p", { id: `${id}-error`, class: "field-error stage-error", hidden: true })));
   }));
 }
@@ -76,17 +77,28 @@ async function loadEpisodes(selectId) {
       ...body.episodes.map((e) => el("option", { value: e.episode_id, text: e.title || e.episode_id })));
     if (keep && body.episodes.some((e) => e.episode_id === keep)) episodeSelect.value = keep;
     else if (selectId) say(byId("run-episode-error"), `There is no episode ${selectId} any more.`);
+    showTargetDefault();
   } catch (error) {
     say(byId("run-episode-error"), `Could not load the episodes: ${error.message}`);
   }
 }
 
-function selectField(name, label, options, note = "") {
+/** Say what "Automatic" means for the chosen episode: a third of it, at most 10 minutes. */
+function showTargetDefault() {
+  const episode = sourceKind() === "episode" ? episodesById.get(episodeSelect.value) : null;
+  const clock = (s) => `${Math.floor(s / 60)}:${String(Math.round(s % 60)).padStart(2, "0")}`;
+  let text = "Automatic: a third of the source, at most 10 minutes.";
+  if (episode && episode.duration) {
+    text = `Automatic: about ${clock(Math.min(episode.duration / 3, 600))} for this ${clock(episode.duration)} source (a third, at most 10 minutes).`;
+  }
+  byId("run-target-note").textContent = `${text} Clips fill about three quarters of it, narration the rest.`;
+}
+
+function selectField(name, label, options) {
   const id = `run-${name.replace(/_/g, "-")}`;
   return el("div", { class: "field" },
     el("label", { attrs: { for: id }, text: label }),
-    el("select", { id, name }, options),
-    note ? el("p", { class: "muted small", text: note }) : null);
+    el("select", { id, name }, options));
 }
 
 async function loadEngines() {
@@ -94,16 +106,15 @@ async function loadEngines() {
   try {
     const engines = await getJSON("/pipeline/engines");
     box.replaceChildren(...Object.entries(engines).map(([kind, list]) => {
-      const unavailable = list.filter((e) => !e.available);
       const options = [el("option", { value: "", text: "Default" }),
         ...extraChoices(kind, list).map(([value, text]) => el("option", { value, text })),
         ...list.map((engine) => el("option", {
           value: engine.name, disabled: !engine.available,
-          text: engine.available ? engine.name : `${engine.name} — unavailable: ${engine.reason || "not installed"}`,
-          title: engine.description || "",
+          text: engine.available ? engine.name : `${engine.name} (unavailable)`,
+          // How to set an engine up is for whoever runs the server (docs/ENGINES.md), not this form.
+          title: engine.available ? engine.description || "" : engine.reason || "not installed",
         }))];
-      const note = unavailable.map((e) => `${e.name}: ${e.reason || "unavailable"}`).join("; ");
-      return selectField(engineField(kind), engineLabel(kind), options, note);
+      return selectField(engineField(kind), engineLabel(kind), options);
     }));
   } catch (error) {
     say(byId("options-error"), `Could not list the engines: ${error.message}. The defaults will be used.`);
@@ -223,10 +234,20 @@ function showStageErrors(errors) {
   for (const problem of errors) {
     const node = document.getElementById(`stage-${problem.stage}-error`);
     if (!node) continue;
-    node.textContent = node.hidden ? problem.message : `${node.textContent} ${problem.message}`;
+    // One line per problem, never run together.
+    if (node.hidden) node.replaceChildren();
+    node.append(el("span", { class: "error-line", text: sentence(problem.message) }));
     node.hidden = false;
     node.closest(".stage-option").classList.add("has-error");
   }
+}
+
+/** "Stage 4 needs X." from "stage 4 needs X". */
+function sentence(message) {
+  const text = String(message || "").trim();
+  if (!text) return "";
+  const capital = text[0].toUpperCase() + text.slice(1);
+  return /[.!?]$/.test(capital) ? capital : `${capital}.`;
 }
 
 // The status line keeps its place (never hidden) so the form does not jump as it changes.
@@ -325,6 +346,7 @@ async function start(event) {
   const preset = byId("run-preset");
   const chosen = presets.find((p) => String(p.id) === preset.value);
   if (chosen) body.preset = chosen.id;
+  if (byId("run-force").checked) body.force = true;
   const button = byId("start-button");
   button.disabled = true;
   try {
@@ -349,6 +371,7 @@ function wire() {
   for (const radio of form.querySelectorAll("input[name=source_kind]")) {
     radio.addEventListener("change", () => {
       setSourceKind(sourceKind());
+      showTargetDefault();
       validateSoon();
     });
   }
@@ -360,6 +383,7 @@ function wire() {
   episodeSelect.addEventListener("change", () => {
     say(byId("run-episode-error"), "");
     episodeSelect.removeAttribute("aria-invalid");
+    showTargetDefault();
     validateSoon();
   });
   byId("stage-options").addEventListener("change", () => {

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import shutil
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 import requests
+
+from tests.support.processes import wait_for
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -151,17 +152,9 @@ def wait_until(
     With `page`, wait through Playwright so the page's events keep being recorded meanwhile
     (the sync API only dispatches them inside its own calls).
     """
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        if page is not None:
-            page.wait_for_timeout(interval * 1000)
-        else:
-            time.sleep(interval)
+    if page is None:
+        return wait_for(check, timeout, interval)
+    return wait_for(check, timeout, interval, pause=lambda s: page.wait_for_timeout(s * 1000))
 
 
 def session_status(base: str, session_id: str) -> dict:

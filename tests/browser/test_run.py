@@ -106,6 +106,11 @@ def test_run_from_the_page_survives_reload_and_reconnect(
     assert page.locator("#script-section .script-section").count() >= 3
     assert page.locator("#narration-section audio").count() >= 2
     assert page.locator("#clips-section video").count() >= 1
+    # Clip players show a frame and their length before they are played (no black box).
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('#clips-section video')]
+            .every(v => v.readyState >= 1 && v.duration > 0)"""
+    )
     page.wait_for_function("() => document.querySelector('#final-video').readyState >= 1")
     assert "not yet made" not in page.inner_text("main").lower()
     assert watched.foreign_requests() == []
@@ -129,6 +134,11 @@ def test_interrupt_from_the_page(watched: WatchedPage, live_server: str, sample_
     panel.wait_for()
     assert "interrupted" in panel.inner_text().lower()
     assert page.get_by_role("button", name="Interrupt").is_disabled()
+    # "Interrupting…" does not outlive the run: the panel above says how it ended.
+    page.wait_for_function(
+        "() => !document.querySelector('#monitor .action-message')"
+        ".textContent.includes('Interrupt')"
+    )
 
     resume = page.get_by_role("button", name=re.compile(r"Resume from stage \d"))
     resume.click()

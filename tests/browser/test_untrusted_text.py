@@ -88,7 +88,8 @@ def test_markup_in_titles_and_logs_is_text(
         page.locator('#monitor .log-line[data-seq="2"] .log-msg').inner_text() == f"live {PAYLOAD}"
     )
 
-    page.wait_for_timeout(300)
+    # Two frames after the line was drawn: whatever it could have set off has happened.
+    page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
     assert watched.dialogs == []
     assert page.locator("img").count() == 0
     assert not any(url.endswith("/x") for url in watched.requests)

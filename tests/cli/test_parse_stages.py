@@ -7,6 +7,8 @@ import pytest
 
 from cli.pipeline import parse_stages
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize(
     ("text", "expected"),

@@ -13,6 +13,7 @@ from models import Episode, LogRecord, PipelineSession, StageRun, db, utcnow
 from services.pipeline.celery import claims
 from services.pipeline.controller import PipelineError
 from services.pipeline.events import RecordingSink
+from services.pipeline.spec import WorkerSpec
 
 pytestmark = pytest.mark.distributed
 
@@ -145,7 +146,9 @@ def test_unreachable_broker_fails_the_session_with_503(pg_app, monkeypatch) -> N
     pg_app.config["CELERY_BROKER_URL"] = closed
     executor = CeleryExecutor(pg_app, RecordingSink(), sweep=False)
     session_id = make_session(status="queued", stages=(1,))
-    spec = {"session_id": session_id, "options": {"selected_stages": [1]}}
+    spec = WorkerSpec.from_json(
+        {"session_id": session_id, "episode_id": "e", "data_dir": "/x", "options": {}}
+    )
     with pytest.raises(PipelineError) as caught:
         executor.submit(session_id, spec)
     assert caught.value.status == 503 and "unreachable" in str(caught.value)

@@ -74,7 +74,8 @@ def full_run(two_workers: Cluster, dist_sample: Path) -> dict:
         session_id = execute(cluster, {"episode_id": episode_id, "selected_stages": [*range(1, 8)]})
         wait_for(lambda: collector.of("pipeline_completion", session_id), timeout=240, interval=0.2)
         duration = time.monotonic() - started
-        time.sleep(0.5)  # the last log lines follow the completion on the same channel
+        # The last log lines follow the completion on the same channel.
+        collector.await_stored_logs(cluster.base, session_id)
     finally:
         collector.close()
     return {

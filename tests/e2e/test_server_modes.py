@@ -45,6 +45,26 @@ def test_eventlet_mode_runs_and_streams(tmp_path: Path, sample_copy: Path) -> No
     output = server_log(tmp_path / "data").read_text()
     assert "EventletDeprecationWarning" not in output
     assert "Eventlet is deprecated" not in output
+    # Patched before Flask is imported: no "exception was thrown while monkey_patching".
+    assert "Traceback" not in output, output
+    assert "monkey_patching" not in output
+
+
+def test_server_start_does_not_import_pydub(tmp_path: Path) -> None:
+    script = (
+        "import sys, app; app.create_app(); print(sorted(m for m in sys.modules if 'pydub' in m))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env={**os.environ, "DATA_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
 
 
 def test_public_bind_without_token_is_refused(tmp_path: Path) -> None:

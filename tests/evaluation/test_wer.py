@@ -14,6 +14,8 @@ from evaluation.wer import (
     word_error_rate,
 )
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize(
     ("text", "words"),

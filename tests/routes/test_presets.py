@@ -20,10 +20,12 @@ CONFIG = {
 }
 
 
-def test_three_system_presets(client) -> None:  # noqa: ANN001
+def test_system_presets(client) -> None:  # noqa: ANN001
     presets = client.get("/presets/api/presets").get_json()["presets"]
     system = {p["name"]: p for p in presets if p["category"] == "system"}
-    assert set(system) == {"Quick Auto", "Manual Curation", "Full Creative"}
+    assert set(system) == {"Quick Auto", "Manual Curation", "Full Creative", "Harm Review"}
+    assert system["Harm Review"]["configuration"]["analysis_prompt"] == "default"
+    assert system["Quick Auto"]["configuration"]["analysis_prompt"] == "highlights"
     assert system["Quick Auto"]["configuration"]["segment_mode"] == "auto"
     assert system["Manual Curation"]["configuration"]["segment_mode"] == "manual"
     assert system["Full Creative"]["configuration"]["audio_method"] == "manual"

@@ -8,6 +8,8 @@ import pytest
 
 from services.atomic import atomic_output, read_json, remove_partials, write_json_atomic
 
+pytestmark = pytest.mark.unit
+
 
 def test_write_json_atomic_round_trip(tmp_path: Path) -> None:
     target = tmp_path / "a" / "b.json"

@@ -14,6 +14,8 @@ from services.library.guidelines import (
     parse_guideline,
 )
 
+pytestmark = pytest.mark.unit
+
 VALID = """\
 name = "Test"
 description = "A test guideline."
@@ -67,6 +69,12 @@ def test_default_guideline():
     assert thresholds.critical > thresholds.high > thresholds.medium > 0
     assert (guideline.min_seconds, guideline.max_seconds) == (20, 120)
     assert guideline.text.startswith("# Clipcast analysis guideline")
+    # A harm review lists only flagged passages when there are some.
+    assert (guideline.fallback.name, guideline.fallback.severity, guideline.fill) == (
+        "Key passage",
+        "LOW",
+        False,
+    )
 
 
 def test_highlights_guideline():
@@ -74,6 +82,7 @@ def test_highlights_guideline():
     assert guideline.name == "Highlights"
     names = {c.name for c in guideline.categories}
     assert {"Strong opinion", "Surprising fact", "Personal story", "Humour"} <= names
+    assert guideline.fill and guideline.fallback.name == "Key moment"
 
 
 def test_valid_text_parses():
@@ -81,6 +90,45 @@ def test_valid_text_parses():
     assert guideline.thresholds == SeverityThresholds(9, 5, 2)
     assert guideline.category("Second").title == "{cue} about {topic}"
     assert guideline.category("First").title == "{category}: {topic}"
+    assert guideline.fallback.name == "Key passage" and not guideline.fill
+
+
+FALLBACK = """
+[fallback]
+name = "Best bits"
+title = "On {topic}"
+severity = "medium"
+fill = true
+"""
+
+
+def test_fallback_table_parses():
+    guideline = parse_guideline(VALID.replace("[severity]", FALLBACK + "\n[severity]"))
+    fallback = guideline.fallback
+    assert (fallback.name, fallback.title, fallback.severity) == (
+        "Best bits",
+        "On {topic}",
+        "MEDIUM",
+    )
+    assert fallback.cues == () and guideline.fill
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "reason"),
+    [
+        ("fill = true", 'fill = "yes"', "fill must be true or false"),
+        ('title = "On {topic}"', 'title = "{cue}!"', "cannot use {cue}"),
+        ('severity = "medium"', 'severity = "mild"', "severity must be"),
+        ('name = "Best bits"', 'name = "First"', "is a category"),
+        ("fill = true", "fill = true\nweight = 2", "unknown key"),
+    ],
+)
+def test_fallback_errors_name_the_line(old, new, reason):
+    text = VALID.replace("[severity]", FALLBACK.replace(old, new) + "\n[severity]")
+    error = _error(text)
+    assert reason in error.reason
+    line = text.splitlines()[error.line - 1]
+    assert line.split("=")[0].strip() in new or line == "[fallback]", (line, error)
 
 
 def test_toml_syntax_error_names_the_line():

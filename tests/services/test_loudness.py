@@ -16,8 +16,10 @@ from services.media.loudness import (
     measure_loudness,
     normalising_filter,
     parse_ebur128_summary,
+    piece_gain_db,
+    span_loudness,
 )
-from tests.support.media import ffprobe_json
+from tests.support.media import FAST_H264, ffprobe_json, lavfi, pattern, silence, sine
 
 # A tone with a loud 3 ms burst every two seconds: its peaks sit far above its loudness.
 SPIKY = "aevalsrc=0.1*sin(2*PI*440*t)+0.85*lt(mod(t\\,2)\\,0.003)*sin(2*PI*1000*t):s=48000"
@@ -28,40 +30,13 @@ def _tone_video(
 ):
     """Write a small video whose audio is a tone at `volume` (or silence, or spiky)."""
     if silent:
-        audio = f"anullsrc=r=48000:cl=stereo:d={seconds}"
+        audio = silence(seconds)
     elif spiky:
         audio = f"{SPIKY}:d={seconds}"
     else:
-        audio = f"sine=frequency=440:sample_rate=48000:duration={seconds},volume={volume}"
-    subprocess.run(
-        [
-            "ffmpeg",
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            f"testsrc2=size=160x120:rate=10:duration={seconds}",
-            "-f",
-            "lavfi",
-            "-i",
-            audio,
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-c:a",
-            "aac",
-            "-ac",
-            "2",
-            "-shortest",
-            str(path),
-        ],
-        check=True,
-    )
-    return path
+        audio = f"{sine(seconds)},volume={volume}"
+    output = [*FAST_H264, "-c:a", "aac", "-ac", "2", "-shortest"]
+    return lavfi(path, pattern(seconds, "160x120", 10), audio, output=output)
 
 
 def test_meter_tracks_a_known_level_change(tmp_path):
@@ -146,3 +121,31 @@ def test_a_failing_measurement_carries_ffmpegs_words(tmp_path):
     bogus.write_bytes(b"\x00" * 1000)
     with pytest.raises(FFmpegError, match="Measuring loudness failed: .+"):
         measure_loudness(bogus)
+
+
+def _two_levels(path, first: float, second: float, seconds: float = 3.0):
+    """Write a WAV: a tone at volume `first`, then the same tone at volume `second`."""
+    tone = f"sine=frequency=440:sample_rate=48000:duration={seconds}"
+    subprocess.run(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i"]
+        + [f"{tone},volume={first}", "-f", "lavfi", "-i", f"{tone},volume={second}"]
+        + ["-filter_complex", "[0][1]concat=n=2:v=0:a=1", str(path)],
+        check=True,
+    )
+    return path
+
+
+def test_span_loudness_meters_each_section_on_its_own(tmp_path):
+    wav = _two_levels(tmp_path / "two.wav", 0.5, 0.05)
+    loud, quiet = span_loudness(wav, [(0.0, 3.0), (3.0, 6.0)])
+    assert loud - quiet == pytest.approx(20.0, abs=0.5)  # 20 * log10(0.5 / 0.05)
+    assert loud == pytest.approx(integrated_loudness(wav, start=0.0, seconds=3.0), abs=0.05)
+    whole = integrated_loudness(wav)
+    assert quiet < whole < loud
+
+
+def test_piece_gain_reaches_the_target_within_bounds():
+    assert piece_gain_db(-26.0) == pytest.approx(10.0)
+    assert piece_gain_db(-10.0) == pytest.approx(-6.0)
+    assert piece_gain_db(-60.0) == pytest.approx(30.0)  # bounded: noise is not raised 44 dB
+    assert piece_gain_db(float("-inf")) == 0.0  # silence is left alone

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from routes.guards import host_allowed, origin_matches
+
+pytestmark = pytest.mark.unit
 
 ALLOWED = ["localhost", "127.0.0.1", "[::1]"]
 

@@ -19,6 +19,8 @@ from services.episodes.segments import (
     validate_segment,
 )
 
+pytestmark = pytest.mark.unit
+
 GOOD = {
     "segment_id": "seg_001",
     "narrativeSegmentTitle": "Miracle cure claims about ginger tea",
@@ -32,6 +34,9 @@ GOOD = {
     "fullerContextTimestamps": {"start": 10.0, "end": 40.0},
     "suggestedClip": [{"timestamp": 12.0, "quote": "Ginger tea cures everything."}],
     "score": 7.5,
+    "basis": "cues",
+    "coreTimestamps": {"start": 10.0, "end": 25.0},
+    "repeats": "seg_004",
 }
 
 
@@ -49,9 +54,10 @@ def test_constants():
 
 def test_valid_segment_has_no_problems():
     assert validate_segment(GOOD) == []
-    without_score = _with()
-    del without_score["score"]
-    assert validate_segment(without_score) == []
+    without_extras = _with()
+    for name in ("score", "basis", "coreTimestamps", "repeats"):
+        del without_extras[name]
+    assert validate_segment(without_extras) == []
 
 
 @pytest.mark.parametrize(
@@ -69,6 +75,10 @@ def test_valid_segment_has_no_problems():
         ({"suggestedClip": [{"timestamp": 12.0, "quote": ""}]}, "quote"),
         ({"suggestedClip": "quote"}, "suggestedClip"),
         ({"score": "high"}, "score"),
+        ({"basis": "luck"}, "basis"),
+        ({"coreTimestamps": {"start": 5.0, "end": 25.0}}, "inside"),
+        ({"coreTimestamps": {"start": 20.0, "end": 15.0}}, "coreTimestamps"),
+        ({"repeats": "the first one"}, "repeats"),
     ],
 )
 def test_problems_are_named(changes, expected):

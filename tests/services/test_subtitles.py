@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import pytest
+
 from services.captions.subtitles import (
     TimelineEntry,
     ffmetadata,
+    filter_path,
     format_srt,
     narration_cues,
     parse_srt,
+    speaker_name,
+    speech_cues,
     split_cue_texts,
     srt_timestamp,
+    transcript_words,
 )
+
+pytestmark = pytest.mark.unit
 
 LONG = (
     "Welcome to this test episode. Today we look at two short clips from a synthetic "
@@ -49,3 +57,45 @@ def test_chapter_titles_are_escaped():
     assert "title=A\\=B\\; \\#1 \\\\ ok" in text
     assert "title=Theme\\\nline" in text
     assert "START=0" in text and "END=1500" in text
+
+
+TRANSCRIPT = [
+    {
+        "start": 10.0,
+        "end": 13.0,
+        "text": "We planted tomatoes. They grew fast.",
+        "speaker": "Alice",
+        "words": [
+            {"word": w, "start": 10.0 + 0.5 * n, "end": 10.4 + 0.5 * n}
+            for n, w in enumerate("We planted tomatoes. They grew fast.".split())
+        ],
+    },
+    {"start": 13.2, "end": 16.0, "text": "Did they really grow fast?", "speaker": "SPEAKER_01"},
+    {"start": 30.0, "end": 32.0, "text": "Later words.", "speaker": "Alice"},
+]
+
+
+def test_speaker_labels_that_name_someone():
+    assert [speaker_name(x) for x in ("Alice", "Dr. Bo Li")] == ["Alice", "Dr. Bo Li"]
+    for generic in ("Speaker 1", "SPEAKER_00", "unknown", "S2", "spk_1", "", None):
+        assert speaker_name(generic) is None
+
+
+def test_clip_speech_is_moved_onto_the_final_timeline():
+    words = transcript_words(TRANSCRIPT, 10.0, 16.0)
+    assert [w.text for w in words][:3] == ["We", "planted", "tomatoes."]
+    assert "Later" not in [w.text for w in words]  # outside the clip
+    cues = speech_cues(words, source_start=10.0, final_start=100.0, final_end=106.0)
+    assert cues[0].text == "Alice: We planted tomatoes." and cues[0].start == 100.0
+    assert cues[1].text == "They grew fast."  # same speaker: no name again
+    assert cues[2].text == "Did they really grow fast?"  # a generic label is not shown
+    assert all(100.0 <= c.start < c.end <= 106.0 for c in cues)
+    assert all(a.end <= b.start for a, b in zip(cues, cues[1:], strict=False))
+    # Words without timings are spread over their sentence.
+    assert cues[2].start == 100.0 + 3.2
+
+
+def test_a_path_is_escaped_for_a_filter_graph():
+    escaped = filter_path("/data/it's: a, b [c].srt")
+    assert "\\\\'" in escaped and "\\\\:" in escaped  # two levels for ' and :
+    assert "\\," in escaped and "\\[" in escaped

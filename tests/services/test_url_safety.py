@@ -10,6 +10,8 @@ import pytest
 from services.sources import url_safety
 from services.sources.url_safety import UnsafeURLError, address_problem, validate_source_url
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize(
     ("url", "words"),
@@ -100,3 +102,22 @@ def test_unresolvable_host_is_refused_with_a_hint(monkeypatch: pytest.MonkeyPatc
 def test_unsafe_url_error_is_a_value_error() -> None:
     assert issubclass(UnsafeURLError, ValueError)
     assert address_problem(ipaddress.ip_address("8.8.8.8"), allow_private=False) is None
+
+
+def test_a_url_longer_than_the_cap_is_refused_before_resolving(monkeypatch) -> None:  # noqa: ANN001
+    def no_lookups(*_args: object) -> list:
+        raise AssertionError("a too-long URL was resolved")
+
+    monkeypatch.setattr(url_safety, "_resolve", no_lookups)
+    with pytest.raises(UnsafeURLError, match="longer than 2048"):
+        validate_source_url("https://example.com/" + "a" * 2100)
+
+
+def test_checked_addresses_refuse_a_host_with_any_private_address(monkeypatch) -> None:  # noqa: ANN001
+    public = (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", 80))
+    private = (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.0.0.5", 80))
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *_a, **_k: [public, private])
+    with pytest.raises(UnsafeURLError, match="10.0.0.5, a private address"):
+        url_safety.checked_addresses("mixed.test", 80, allow_private=False)
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *_a, **_k: [public])
+    assert url_safety.checked_addresses("public.test", 80, allow_private=False) == [public]

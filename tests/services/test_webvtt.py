@@ -12,6 +12,9 @@ from services.captions.reader import (
     parse_srt,
     parse_vtt,
 )
+from services.captions.sentences import MAX_SECONDS, longest_word, sentence_spans
+
+pytestmark = pytest.mark.unit
 
 
 def youtube_vtt(*cues: tuple[str, str, list[str]]) -> str:
@@ -113,7 +116,8 @@ def test_rolling_captions_use_inline_word_timings():
     sentences = captions_to_sentences(ROLLING_VTT).sentences
     first, second = sentences
     assert first.text == "so today we're talking about the river and the bridge"
-    assert (first.start, first.end) == (0.0, 4.75)
+    # "bridge" (4.0 s) ends when it is plausibly said, not at the cue's end.
+    assert (first.start, first.end) == (0.0, pytest.approx(4.0 + longest_word("bridge")))
     timings = {(w["word"], round(w["start"], 3)) for w in first.words}
     assert ("today", 0.16) in timings and ("river", 2.8) in timings
     # The first new word of a rolling cue starts with the cue, not squeezed before its tag.
@@ -253,15 +257,16 @@ def test_srt_parsing_strips_tags_and_tolerates_missing_blank_lines():
     assert [s.text for s in sentences] == ["Hello there.", "How are you <today>?", "Fine."]
 
 
-def test_unpunctuated_plain_captions_split_into_short_segments():
+def test_unpunctuated_captions_without_pauses_are_cut_at_cue_borders_by_length():
     cues = "\n".join(
         f"00:00:{2 * i:02d}.000 --> 00:00:{2 * i + 2:02d}.000\nword{i}a word{i}b word{i}c "
         f"word{i}d\n"
         for i in range(12)
     )
     sentences = captions_to_sentences("WEBVTT\n\n" + cues).sentences
-    assert len(sentences) >= 3
-    assert all(len(s.text.split()) <= 30 for s in sentences)
+    assert len(sentences) >= 2
+    assert all(s.end - s.start <= MAX_SECONDS[False] for s in sentences)
+    assert all(len(s.text.split()) % 4 == 0 for s in sentences)  # whole cues
     assert sum(len(s.text.split()) for s in sentences) == 48
     assert all(a.end <= b.start for a, b in zip(sentences, sentences[1:], strict=False))
 
@@ -306,3 +311,100 @@ def test_name_on_its_own_line_and_identifiers_without_blank_lines():
 def test_vtt_without_cues_gives_nothing():
     assert captions_to_sentences("WEBVTT\n\nNOTE nothing here\n").sentences == []
     assert parse_captions("") == []
+
+
+def cue_vtt(*cues: tuple[float, float, str]) -> str:
+    """Return a plain WebVTT file from (start, end, text) cues."""
+
+    def stamp(t: float) -> str:
+        return f"00:{int(t // 60):02d}:{t % 60:06.3f}"
+
+    return "WEBVTT\n\n" + "".join(f"{stamp(a)} --> {stamp(b)}\n{text}\n\n" for a, b, text in cues)
+
+
+def test_punctuated_cues_without_a_full_stop_end_at_a_long_silence():
+    vtt = cue_vtt(
+        (0.0, 4.0, "So we started the project in spring, with a small team,"),
+        (4.0, 8.0, "and a budget that, to be honest, was far too small,"),
+        (9.0, 13.0, "and we learned a lot about what works"),  # 1 s: still one sentence
+        (13.0, 17.0, "and what does not work for people like us"),
+        # 2.7 s of silence, and no full stop before it
+        (19.7, 24.0, "then the second year came, and with it"),
+        (24.0, 28.0, "a bigger team, a bigger budget,"),
+        (28.0, 32.0, "and a lot more of the same problems"),
+        (32.0, 36.0, "that we thought we had solved already,"),
+        (36.0, 40.0, "which taught us to be patient."),
+    )
+    sentences = captions_to_sentences(vtt).sentences
+    assert [(s.start, s.end) for s in sentences] == [(0.0, 17.0), (19.7, 40.0)]
+    assert sentences[0].text.endswith("people like us")
+    assert all(s.end - s.start <= 30 for s in sentences)
+
+
+def test_unpunctuated_auto_captions_end_at_pauses_not_every_few_words():
+    phrases = [
+        ["so the first thing", "you want to do", "is check the water", "before you plant"],
+        ["and then after", "about two weeks", "you can see", "the first leaves", "come up"],
+        ["that is really", "all there is to it"],
+    ]
+    cues, t = [], 0.0
+    for phrase in phrases:
+        for text in phrase:
+            cues.append((t, t + 1.5, text))
+            t += 1.5
+        t += 0.9  # a pause between phrases; none inside them
+    sentences = captions_to_sentences(cue_vtt(*cues)).sentences
+    assert [s.text for s in sentences] == [" ".join(p) for p in phrases]
+    assert sentences[1].start == pytest.approx(6.9) and sentences[0].end == pytest.approx(6.0)
+
+
+def rolling_vtt(words: list[tuple[str, float]], end: float, per_line: int = 5) -> str:
+    """Return YouTube-style rolling auto-captions of (word, start) pairs."""
+    lines = [words[i : i + per_line] for i in range(0, len(words), per_line)]
+    cues, shown = [], " "
+    for index, line in enumerate(lines):
+        start = line[0][1]
+        stop = lines[index + 1][0][1] if index + 1 < len(lines) else end
+        rest = [f"{int(t // 3600):02d}:{int(t // 60):02d}:{t % 60:06.3f} {w}" for w, t in line[1:]]
+        cues.append((stamp(start), stamp(stop - 0.01), [shown, timed(line[0][0], *rest)]))
+        shown = " ".join(w for w, _ in line)
+        cues.append((stamp(stop - 0.01), stamp(stop), [shown, " "]))
+    return youtube_vtt(*cues)
+
+
+def stamp(t: float) -> str:
+    """Return a WebVTT timestamp."""
+    return f"{int(t // 3600):02d}:{int(t // 60) % 60:02d}:{t % 60:06.3f}"
+
+
+def test_rolling_auto_captions_end_sentences_at_pauses_inside_cues():
+    phrases = [
+        "welcome back to the channel today we look at old bridges".split(),
+        "they were built of stone and they are still standing".split(),
+        "let us find out why".split(),
+    ]
+    words, t = [], 0.5
+    for phrase, pause in zip(phrases, (2.7, 1.2, 0.0), strict=True):
+        for word in phrase:
+            words.append((word, round(t, 3)))
+            t += 0.3
+        t += pause
+    result = captions_to_sentences(rolling_vtt(words, end=t + 1))
+    assert result.stats.rolling
+    assert [s.text.split() for s in result.sentences] == phrases
+    first, second, _ = result.sentences
+    # The last word before the 2.7 s silence ends when it is said, not when the next starts.
+    assert first.end < second.start - 2.0
+    assert second.start == pytest.approx(words[len(phrases[0])][1], abs=0.02)
+
+
+def test_sentence_spans_cut_an_overlong_piece_at_its_longest_pause():
+    class W:
+        def __init__(self, text: str, start: float) -> None:
+            self.text, self.start, self.end = text, start, start + 0.25
+
+    # 50 unpunctuated words 0.3 s apart (15 s) with one 0.5 s hesitation after word 30.
+    words = [W(f"w{i}", i * 0.3 + (0.5 if i >= 30 else 0)) for i in range(50)]
+    assert sentence_spans(words) == [(0, 30), (30, 50)]
+    # A pause below PAUSE inside a short piece is no border.
+    assert sentence_spans(words[:20]) == [(0, 20)]

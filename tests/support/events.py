@@ -6,7 +6,10 @@ import threading
 from collections import defaultdict
 
 import engineio
+import requests
 import socketio
+
+from tests.support.processes import wait_for
 
 EVENTS = (
     "pipeline_progress",
@@ -61,6 +64,16 @@ class EventCollector:
         """Return one event's payloads for one session."""
         with self.lock:
             return [p for p in self.events[name] if p.get("session_id") == session_id]
+
+    def await_stored_logs(self, base_url: str, session_id: str, timeout: float = 10) -> list[dict]:
+        """Wait until every log line the server stored for a session has arrived; return them."""
+
+        def arrived() -> list[dict] | None:
+            answer = requests.get(f"{base_url}/pipeline/logs/{session_id}?limit=10000", timeout=5)
+            stored = answer.json()["logs"]
+            return stored if len(self.of("log_stream", session_id)) >= len(stored) else None
+
+        return wait_for(arrived, timeout=timeout)
 
     def close(self) -> None:
         """Disconnect."""

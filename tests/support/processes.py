@@ -27,12 +27,21 @@ def processes_in_group(pgid: int) -> list[tuple[int, str]]:
     return found
 
 
-def wait_for(predicate: Callable[[], object], timeout: float, interval: float = 0.05) -> object:
-    """Poll until `predicate()` is truthy; return its value or raise TimeoutError."""
+def wait_for(
+    predicate: Callable[[], object],
+    timeout: float,
+    interval: float = 0.05,
+    pause: Callable[[float], object] = time.sleep,
+) -> object:
+    """Poll until `predicate()` is truthy; return its value or raise TimeoutError.
+
+    `pause(seconds)` waits between polls (a Playwright page waits through its own loop).
+    """
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while True:
         value = predicate()
         if value:
             return value
-        time.sleep(interval)
-    raise TimeoutError(f"condition not met within {timeout} s")
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"condition not met within {timeout} s")
+        pause(interval)

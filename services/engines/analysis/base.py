@@ -42,6 +42,8 @@ class AnalysisOptions:
     max_segments: int = 20
     min_seconds: float = 20.0
     max_seconds: float = 120.0
+    source_seconds: float | None = None  # the source's length: no segment ends after it
+    clip_budget_seconds: float | None = None  # the reel's clips: no core is longer
 
 
 def _time(value: object) -> float | None:
@@ -66,8 +68,44 @@ def _split_timed(text: str, start: float, end: float) -> list[tuple[float, float
     return pieces
 
 
+def _word_times(row: dict, start: float, end: float) -> list[tuple[float, float]]:
+    """Return the (start, end) of each timed word of a row inside [start, end], else []."""
+    words = row.get("words")
+    times = []
+    for word in words if isinstance(words, list) else []:
+        if not isinstance(word, dict):
+            return []
+        first, last = _time(word.get("start")), _time(word.get("end"))
+        if first is None or last is None:
+            return []
+        first = min(max(first, start), end)
+        times.append((first, min(max(last, first), end)))
+    return times
+
+
+def _split_words(
+    text: str, times: list[tuple[float, float]], start: float, end: float
+) -> list[tuple[float, float, str]]:
+    """Split a row at sentence ends; with one time per word, each piece spans its words."""
+    parts = [p.strip() for p in _SENTENCE_END.split(text) if p.strip()]
+    counts = [len(p.split()) for p in parts]
+    if not times or sum(counts) != len(times):
+        return _split_timed(text, start, end)
+    pieces, cursor = [], 0
+    for part, count in zip(parts, counts, strict=True):
+        words = times[cursor : cursor + count]
+        cursor += count
+        pieces.append((words[0][0], max(words[-1][1], words[0][0] + 0.01), part))
+    return pieces
+
+
 def transcript_sentences(transcript: dict | list) -> list[Sentence]:
-    """Return the transcript's sentences in time order (segments split at sentence ends)."""
+    """Return the transcript's sentences in time order (segments split at sentence ends).
+
+    When a row has one timed word per word of its text, each sentence spans exactly its
+    words (first word's start to last word's end); otherwise the row's time is shared out
+    by character count.
+    """
     rows = transcript.get("segments", []) if isinstance(transcript, dict) else transcript
     timed = []
     for row in rows if isinstance(rows, list) else []:
@@ -80,7 +118,8 @@ def transcript_sentences(transcript: dict | list) -> list[Sentence]:
         end = max(end, start + 0.01)
         speaker = row.get("speaker")
         speaker = speaker.strip() if isinstance(speaker, str) and speaker.strip() else None
-        for piece in _split_timed(" ".join(text.split()), start, end):
+        text = " ".join(text.split())
+        for piece in _split_words(text, _word_times(row, start, end), start, end):
             timed.append((*piece, speaker))
     timed.sort(key=lambda t: (t[0], t[1]))
     return [Sentence(n, s, e, text, speaker) for n, (s, e, text, speaker) in enumerate(timed)]

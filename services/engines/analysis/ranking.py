@@ -6,7 +6,8 @@ whether a passage repeats one ranked above it.
   the guideline or sit right next to one (the claims and their immediate context).
 * Repeats: a talk may come back to a subject with much the same words; a compilation
   wants the first telling and something new after it, so a passage whose words mostly
-  repeat a better-ranked one has its score discounted by that overlap.
+  repeat a better-ranked one has its score discounted by that overlap, and one that says
+  nearly the same (`NEAR_DUPLICATE`) names the passage it repeats, which a reel leaves out.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from services.engines.analysis.base import Sentence
 COVERAGE_FLOOR = 0.5  # the evidence of a passage with no cue-bearing time keeps this share
 REPEAT_THRESHOLD = 0.35  # cosine similarity of content words above which a passage repeats
 REPEAT_DISCOUNT = 0.5  # the score kept by a passage repeating another entirely
+NEAR_DUPLICATE = 0.6  # cosine similarity above which a passage is a near-duplicate
 
 
 def cue_coverage(
@@ -60,3 +62,14 @@ def repeat_discounts(keywords: Sequence[Counter[str]], scores: Sequence[float]) 
             factors[n] = 1.0 - (1.0 - REPEAT_DISCOUNT) * min(1.0, share * 2)
         ranked.append(n)
     return factors
+
+
+def near_duplicates(keywords: Sequence[Counter[str]], scores: Sequence[float]) -> list[int | None]:
+    """Return, per passage, the better-ranked passage it nearly duplicates (else None)."""
+    order = sorted(range(len(scores)), key=lambda n: -scores[n])
+    found: list[int | None] = [None] * len(scores)
+    for rank, n in enumerate(order):
+        best = max(order[:rank], key=lambda m: cosine(keywords[n], keywords[m]), default=None)
+        if best is not None and cosine(keywords[n], keywords[best]) > NEAR_DUPLICATE:
+            found[n] = best
+    return found

@@ -8,31 +8,12 @@ back to LLM_*. config/settings.py documents every variable.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
+
+from config.settings import env_flag, env_number, env_text  # noqa: F401 - engines import them here
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_MODELS = {"LLM": "gpt-4o-mini", "ASR": "whisper-1", "TTS": "tts-1"}
-
-
-def env_text(name: str, default: str = "") -> str:
-    """Return an environment variable stripped of blanks, or `default`."""
-    return (os.environ.get(name) or "").strip() or default
-
-
-def env_number(name: str, default: float, low: float = 0.0, high: float = 1e9) -> float:
-    """Return a numeric environment variable clamped to [low, high], or `default`."""
-    try:
-        value = float(os.environ.get(name, ""))
-    except ValueError:
-        return default
-    return min(high, max(low, value))
-
-
-def env_flag(name: str, default: bool = False) -> bool:
-    """Return a boolean environment variable (1/true/yes/on)."""
-    raw = (os.environ.get(name) or "").strip().lower()
-    return raw in {"1", "true", "yes", "on"} if raw else default
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,12 @@ for may be left out; every clip is always there.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
+from services.captions.subtitles import speaker_name
 from services.engines.base import Engine
 from services.episodes.files import is_safe_id
 from services.episodes.script import NARRATION_TYPES, SECTION_TYPES
@@ -27,6 +29,58 @@ WriteReport = Callable[[float, str], None]
 def spoken_seconds(text: str) -> float:
     """Return how long `text` takes to say at about 150 words a minute."""
     return round(len(text.split()) * 60.0 / WORDS_PER_MINUTE, 1)
+
+
+# Each narration file carries this much silence (both ends together) besides its words.
+SECTION_PAD_SECONDS = 0.5
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
+
+
+def narration_seconds(sections: list[dict]) -> float:
+    """Return how long the narration sections of a script take to say, pads included."""
+    spoken = [s for s in sections if s.get("section_type") in NARRATION_TYPES]
+    return sum(spoken_seconds(s["script_content"]) + SECTION_PAD_SECONDS for s in spoken)
+
+
+def _shorten(section: dict) -> bool:
+    """Drop the last sentence of a narration section; tell whether it had one to spare.
+
+    A single sentence with a colon loses what follows it ("We begin with Ann on tea: ..."
+    becomes "We begin with Ann on tea.").
+    """
+    text = section["script_content"].strip()
+    parts = _SENTENCE_END.split(text)
+    if len(parts) >= 2:
+        section["script_content"] = " ".join(parts[:-1])
+    elif ": " in text:
+        section["script_content"] = text.split(": ", 1)[0].rstrip(",;") + "."
+    else:
+        return False
+    section["estimated_duration"] = spoken_seconds(section["script_content"])
+    return True
+
+
+def fit_narration(sections: list[dict], budget_seconds: float) -> list[dict]:
+    """Return the sections with narration cut to `budget_seconds`, as far as it can go.
+
+    Bridges after clips go first (the last first), then the last sentence of the longest of
+    the hook and outro, then of the longest set-up, then what follows a colon, until the
+    narration fits or every part is down to one short sentence; clips stay.
+    """
+    kept = [dict(s) for s in sections]
+    while narration_seconds(kept) > budget_seconds:
+        bridges = [s for s in kept if s.get("section_type") == "post_clip"]
+        if bridges:
+            kept.remove(bridges[-1])
+            continue
+        # the hook and outro lose their extra sentences before any clip loses its set-up
+        spoken = [s for s in kept if s.get("section_type") in NARRATION_TYPES]
+        spoken.sort(
+            key=lambda s: (s["section_type"] == "pre_clip", -len(s["script_content"].split()))
+        )
+        if not any(_shorten(s) for s in spoken):
+            break
+    return kept
 
 
 def clip_number(index: int) -> str:
@@ -46,9 +100,10 @@ def narration_section(section_type: str, text: str, index: int | None = None) ->
 
 
 def clip_section(segment: dict, index: int) -> dict:
-    """Return the video_clip section of a segment: its full context span."""
+    """Return the video_clip section of a segment: its span, title and named speaker."""
     start, end = segment_bounds(segment)
     clip_id = f"clip_{clip_number(index)}"
+    speaker = speaker_name(segment.get("primary_speaker_of_quote"))
     return {
         "section_id": clip_id,
         "section_type": "video_clip",
@@ -58,6 +113,7 @@ def clip_section(segment: dict, index: int) -> dict:
         "end_time": end,
         "duration": round(end - start, 3),
         "title": segment["narrativeSegmentTitle"],
+        **({"speaker": speaker} if speaker else {}),
     }
 
 

@@ -65,8 +65,10 @@ def system_prompt(template_text: str) -> str:
 def user_prompt(segments: list[dict], episode: dict) -> str:
     """Return the request: the episode and its clips in play order."""
     clips = []
+    passages = episode.get("passages") or {}
     for number, segment in enumerate(segments, 1):
         start, end = segment_bounds(segment)
+        passage = passages.get(segment["segment_id"]) or {}
         clips.append(
             {
                 "clip_id": f"clip_{number:02d}",
@@ -80,11 +82,17 @@ def user_prompt(segments: list[dict], episode: dict) -> str:
                 "reasoning": segment["brief_reasoning_for_classification"],
                 "context": segment["clipContextDescription"],
                 "quotes": [q["quote"] for q in segment.get("suggestedClip") or []][:3],
+                "speakers": passage.get("speakers") or [],
+                "key_phrases": passage.get("topics") or [],
+                "key_sentence": passage.get("key_sentence") or "",
             }
         )
     title = episode.get("title") or "this recording"
+    speakers = ", ".join(episode.get("speakers") or []) or "not named"
+    budget = episode.get("narration_seconds")
+    words = f"\nNarration budget: at most {round(budget * 2.5)} words in all." if budget else ""
     return (
-        f"Episode: {title}\nClips, in the order they play:\n"
+        f"Episode: {title}\nSpeakers: {speakers}{words}\nClips, in the order they play:\n"
         f"{json.dumps(clips, indent=1, ensure_ascii=False)}\n"
     )
 

@@ -2,8 +2,10 @@
 
 The template (config/prompts/narrative/*.j2, or the user's) must define five macros, each
 of which renders one part of the script; the header of `default.j2` documents them and the
-fields of `segment` and `episode`. Templates run in Jinja's sandbox, undefined names are
-errors, and output is plain text (no HTML escaping) with whitespace collapsed.
+fields of `segment` and `episode` (what the narrative stage learnt of each passage from the
+transcript: speakers, key phrases, key sentence; see passages.py). Templates run in Jinja's
+sandbox, undefined names are errors, and output is plain text (no HTML escaping) with
+whitespace collapsed.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from pathlib import Path
 from jinja2 import StrictUndefined, Template, TemplateSyntaxError
 from jinja2.sandbox import SandboxedEnvironment
 
+from services.captions.subtitles import speaker_name
 from services.engines.narrative.base import (
+    WORDS_PER_MINUTE,
     NarrativeEngine,
     WriteReport,
     clip_section,
@@ -84,7 +88,9 @@ def _environment() -> SandboxedEnvironment:
         autoescape=False, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True
     )
     env.filters["upfirst"] = _upfirst
-    env.globals.update(spoken_number=spoken_number, spoken_duration=spoken_duration)
+    env.globals.update(
+        spoken_number=spoken_number, spoken_duration=spoken_duration, spoken_list=spoken_list
+    )
     return env
 
 
@@ -143,11 +149,21 @@ def _reason(reasoning: str) -> str:
     return " ".join(words[:30]) + ("..." if len(words) > 30 else "")
 
 
-def segment_view(segment: dict, index: int) -> dict:
+def spoken_list(items: list[str]) -> str:
+    """Join items the way they are said: "a", "a and b", "a, b and c"."""
+    items = [i for i in items if i]
+    if len(items) < 2:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def segment_view(segment: dict, index: int, passage: dict | None = None) -> dict:
     """Return what a template sees of one segment (the file's fields plus friendly ones)."""
     start, end = segment_bounds(segment)
-    speaker = segment.get("primary_speaker_of_quote") or ""
-    known = speaker.strip().lower() not in ("", "unknown", "speaker", "unknown speaker")
+    passage = passage or {}
+    named = passage.get("speakers") or []
+    speaker = named[0] if named else speaker_name(segment.get("primary_speaker_of_quote"))
+    known = speaker is not None
     quotes = segment.get("suggestedClip") or []
     reasoning = segment.get("brief_reasoning_for_classification", "")
     return {
@@ -160,6 +176,15 @@ def segment_view(segment: dict, index: int) -> dict:
         "severity_word": segment["severityRating"].lower(),
         "speaker": speaker if known else "the speaker",
         "speaker_known": known,
+        "speakers": named,
+        "speakers_words": spoken_list(named),
+        "who": spoken_list(named) if len(named) > 1 else (speaker or "the speaker"),
+        "topic": (passage.get("topics") or [segment["narrativeSegmentTitle"]])[0],
+        "topics": passage.get("topics") or [],
+        "key_sentence": passage.get("key_sentence") or "",
+        "key_is_quote": bool(passage.get("key_is_quote")),
+        "next": None,  # the view of the clip that plays next (set by render_sections)
+        "previous": None,
         "start": start,
         "end": end,
         "duration": round(end - start),
@@ -174,12 +199,24 @@ def segment_view(segment: dict, index: int) -> dict:
 
 
 def episode_view(episode: dict, views: list[dict]) -> dict:
-    """Return what a template sees of the episode: id, title, counts, categories."""
+    """Return what a template sees of the episode: id, title, speakers, counts, budget."""
     categories = Counter(v["category"] for v in views)
     seconds = sum(v["end"] - v["start"] for v in views)
+    speakers = list(episode.get("speakers") or [])
+    budget = episode.get("narration_seconds")
+    words = round(budget * WORDS_PER_MINUTE / 60) if budget else None
     return {
         "episode_id": episode.get("episode_id", ""),
         "title": episode.get("title") or "this recording",
+        "title_known": bool(episode.get("title")),
+        "speakers": speakers,
+        "speakers_words": spoken_list(speakers),
+        "speaker_count": int(episode.get("speaker_count") or len(speakers) or 1),
+        "speaker_count_words": spoken_number(int(episode.get("speaker_count") or 1)),
+        "guideline": episode.get("guideline") or "",
+        "narration_words": words,
+        # brief: the budget leaves room for about a sentence or two per part only
+        "brief": words is not None and words < 40 + 32 * len(views),
         "clip_count": len(views),
         "clip_count_words": spoken_number(len(views)),
         "categories": [c for c, _ in categories.most_common()],
@@ -196,8 +233,13 @@ def render_sections(
     name: str = "template",
 ) -> dict:
     """Render theme and sections for segments (in time order) with a compiled template."""
-    views = [segment_view(s, n) for n, s in enumerate(segments, 1)]
+    passages = episode.get("passages") or {}
+    views = [segment_view(s, n, passages.get(s["segment_id"])) for n, s in enumerate(segments, 1)]
+    for before, after in zip(views, views[1:], strict=False):
+        before["next"], after["previous"] = after, before
     context = episode_view(episode, views)
+    for view in views:
+        view["brief"] = context["brief"]
     theme = _call(template, "theme", name, views, context) or f"Moments from {context['title']}"
     sections = []
 

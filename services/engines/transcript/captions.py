@@ -12,6 +12,7 @@ from services.engines.transcript.base import (
     TranscriptResult,
     TranscriptSegment,
     TranscriptSource,
+    group_words,
 )
 from services.episodes.files import EpisodeFiles
 from services.run.call import EngineCall
@@ -36,6 +37,27 @@ def pick_caption_file(files: EpisodeFiles, language: str) -> Path | None:
         return by_language[wanted]
     variants = [p for code, p in by_language.items() if code.startswith(wanted + "-")]
     return variants[0] if variants else found[0]
+
+
+def split_at_silences(segment: TranscriptSegment) -> list[TranscriptSegment]:
+    """Split a sentence whose aligned words show a long silence inside it (a cue ran on).
+
+    Only a segment with one timed word per caption word is split; each part keeps the words'
+    times, the first part its start and the last part its end.
+    """
+    words = segment.get("words") or []
+    if len(words) != len(segment["text"].split()) or len(words) < 2:
+        return [segment]
+    parts = group_words(words, segment["speaker"], punctuated=True)
+    if len(parts) < 2:
+        return [segment]
+    tokens = segment["text"].split()  # the captions' own spelling, not the aligner's
+    for part in parts:
+        count = len(part.get("words") or [])
+        part["text"], tokens = " ".join(tokens[:count]), tokens[count:]
+    parts[0]["start"] = min(parts[0]["start"], segment["start"])
+    parts[-1]["end"] = max(parts[-1]["end"], segment["end"])
+    return parts
 
 
 class CaptionsEngine(TranscriptEngine):
@@ -88,6 +110,13 @@ class CaptionsEngine(TranscriptEngine):
             segments.append(segment)
         if source.word_alignment != "off":
             self._align(source, call, segments)
+            before = len(segments)
+            segments = [part for segment in segments for part in split_at_silences(segment)]
+            if len(segments) > before:
+                call.logger.info(
+                    "Split %d sentences where the aligned words show a long silence inside a cue",
+                    len(segments) - before,
+                )
         call.report(1.0, f"{len(segments)} sentences from captions")
         return TranscriptResult(segments=segments, language=language.split("-")[0])
 

@@ -19,11 +19,12 @@ from typing import ClassVar
 import numpy as np
 
 from services.engines.transcript.base import (
-    DEFAULT_SPEAKER,
     TranscriptEngine,
     TranscriptResult,
     TranscriptSegment,
     TranscriptSource,
+    TranscriptWord,
+    group_words,
 )
 from services.engines.transcript.process_pool import POOL_UNAVAILABLE, run_in_pool
 from services.run.call import EngineCall
@@ -35,8 +36,6 @@ MIN_CHUNK = 4.0  # short audio is cut into chunks this long at least (for parall
 CHUNKS_PER_WORKER = 3  # short audio: aim for this many chunks a worker
 PAD = 0.2  # seconds of context kept around each speech region
 CMN_SAMPLE = 60.0  # seconds of speech used to estimate the cepstral mean
-PAUSE = 0.6  # a silence this long between words starts a new segment
-MAX_WORDS = 20
 SCAN_SHARE = 0.05  # share of the engine's progress given to the voice activity scan
 ENERGY_HOP = 160  # samples per energy value (10 ms)
 
@@ -132,31 +131,10 @@ def plan_chunks(
     ]
 
 
-def group_words(words: list[tuple[str, float, float]]) -> list[TranscriptSegment]:
-    """Group timed words into sentence-like segments at pauses and every MAX_WORDS words."""
-    segments: list[TranscriptSegment] = []
-    current: list[tuple[str, float, float]] = []
-
-    def close() -> None:
-        if current:
-            text = " ".join(w for w, _, _ in current)
-            segments.append(
-                TranscriptSegment(
-                    start=current[0][1],
-                    end=current[-1][2],
-                    text=text[:1].upper() + text[1:] + ".",
-                    speaker=DEFAULT_SPEAKER,
-                    words=[{"word": w, "start": s, "end": e} for w, s, e in current],
-                )
-            )
-            current.clear()
-
-    for word in sorted(words, key=lambda w: w[1]):
-        if current and (word[1] - current[-1][2] > PAUSE or len(current) >= MAX_WORDS):
-            close()
-        current.append(word)
-    close()
-    return segments
+def sphinx_segments(words: list[tuple[str, float, float]]) -> list[TranscriptSegment]:
+    """Group the words of every chunk at once into sentences (chunk borders end none)."""
+    timed = [TranscriptWord(word=w, start=s, end=e) for w, s, e in words]
+    return group_words(timed, punctuated=False)
 
 
 class PocketsphinxEngine(TranscriptEngine):
@@ -234,7 +212,7 @@ class PocketsphinxEngine(TranscriptEngine):
             workers,
             elapsed / max(total_seconds, 0.001),
         )
-        return TranscriptResult(segments=group_words(words), language="en")
+        return TranscriptResult(segments=sphinx_segments(words), language="en")
 
 
 def _check_format(audio: Path) -> None:

@@ -23,6 +23,7 @@ class EspeakEngine(TTSEngine):
     name: ClassVar[str] = "espeak"
     description: ClassVar[str] = "espeak-ng: offline, fast, robotic voice"
     default_voice: ClassVar[str] = "en-us"
+    supports_rate: ClassVar[bool] = True
 
     @classmethod
     def availability(cls) -> tuple[bool, str]:
@@ -45,7 +46,7 @@ class EspeakEngine(TTSEngine):
                 "-v",
                 voice,
                 "-s",
-                str(WORDS_PER_MINUTE),
+                str(round(WORDS_PER_MINUTE * self.rate)),
                 "-w",
                 str(out_path),
                 "--stdin",

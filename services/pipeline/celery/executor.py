@@ -17,6 +17,7 @@ from services.pipeline.celery.queue_settings import SUBMIT_RETRY_POLICY
 from services.pipeline.celery.tasks import queue_stage
 from services.pipeline.controller import PipelineError
 from services.pipeline.events import EventSink
+from services.pipeline.spec import WorkerSpec
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ class CeleryExecutor:
         """Return DATA_DIR."""
         return Path(self.app.config["DATA_DIR"])
 
-    def submit(self, session_id: str, spec: dict) -> None:
+    def submit(self, session_id: str, spec: WorkerSpec) -> None:
         """Queue the task of the session's first stage; fail the session if Redis is unreachable."""
         try:
             queue_stage(self.app.config, session_id, 0, spec, SUBMIT_RETRY_POLICY)

@@ -28,6 +28,7 @@ from services.pipeline.celery.queue_settings import NEXT_STAGE_RETRY_POLICY, sta
 from services.pipeline.events import EventSink, SocketIOSink
 from services.pipeline.local.relay import end_process_group, pump_events, spawn_worker
 from services.pipeline.recorder import SessionRecorder
+from services.pipeline.spec import WorkerSpec
 from services.stages.registry import STAGES
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,8 @@ class StageRecorder(SessionRecorder):
             started = started if started.tzinfo else started.replace(tzinfo=UTC)
             self.started_monotonic -= max(0.0, (utcnow() - started).total_seconds())
 
-    def _on_session_started(self, event: dict) -> None:
+    def write_session_started(self, values: dict) -> None:
+        """Record the stage's worker: the session started with its first stage, on any node."""
         db.session.execute(
             update(PipelineSession)
             .where(
@@ -82,7 +84,7 @@ class StageRecorder(SessionRecorder):
             .values(
                 status="running",
                 started_at=func.coalesce(PipelineSession.started_at, utcnow()),
-                worker_pid=event.get("pid"),
+                worker_pid=values.get("worker_pid"),
                 worker_host=self.node,
                 heartbeat_at=utcnow(),
             )
@@ -93,7 +95,7 @@ class StageRelay:
     """Runs one claimed stage in a worker process and relays its events."""
 
     def __init__(
-        self, app: Flask, session_id: str, stage: int, spec: dict, node: str, last: bool
+        self, app: Flask, session_id: str, stage: int, spec: WorkerSpec, node: str, last: bool
     ) -> None:
         self.app = app
         self.session_id = session_id
@@ -117,11 +119,7 @@ class StageRelay:
         recorder = StageRecorder(self.session_id, self.sink, self.data_dir, self.node)
         name = STAGES[self.stage].name
         recorder.log("INFO", f"{name} runs on worker {self.node} (queue {queue})", self.stage)
-        spec = {
-            **self.spec,
-            "data_dir": str(self.data_dir),  # this machine's mount of the shared DATA_DIR
-            "options": {**self.spec["options"], "selected_stages": [self.stage]},
-        }
+        spec = self.spec.for_stage(self.stage, self.data_dir)  # this machine's DATA_DIR mount
         process = events_fd = None
         try:
             log_path = self.data_dir / "logs" / f"worker-{self.session_id}.log"
@@ -194,10 +192,11 @@ class StageRelay:
 
 
 @shared_task(name="clipcast.run_stage", bind=True)
-def run_stage(self, session_id: str, index: int, spec: dict) -> str:  # noqa: ANN001
+def run_stage(self, session_id: str, index: int, spec_data: dict) -> str:  # noqa: ANN001
     """Run the `index`-th selected stage of a session on this worker, then queue the next."""
     app = current_app._get_current_object()
-    stages = list(spec["options"]["selected_stages"])
+    spec = WorkerSpec.from_json(spec_data)
+    stages = spec.selected_stages
     stage = stages[index]
     node = self.request.hostname or socket.gethostname()
     queue = (self.request.delivery_info or {}).get("routing_key")
@@ -225,11 +224,13 @@ def run_stage(self, session_id: str, index: int, spec: dict) -> str:  # noqa: AN
     return outcome
 
 
-def queue_stage(config: dict, session_id: str, index: int, spec: dict, retry_policy: dict) -> None:
+def queue_stage(
+    config: dict, session_id: str, index: int, spec: WorkerSpec, retry_policy: dict
+) -> None:
     """Send the task of the `index`-th selected stage of a session to that stage's queue."""
-    stage = spec["options"]["selected_stages"][index]
+    stage = spec.selected_stages[index]
     run_stage.apply_async(
-        (session_id, index, spec),
+        (session_id, index, spec.to_json()),
         queue=stage_queue(config, stage),
         retry=True,
         retry_policy=retry_policy,

@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from services.pipeline.spec import WorkerSpec
+
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 TERM_GRACE_SECONDS = 1.5
 TICK_SECONDS = 0.1
@@ -21,7 +23,7 @@ WORKER_MODULE = "services.pipeline.runner"
 
 
 def spawn_worker(
-    spec: dict, log_path: Path, module: str = WORKER_MODULE, extra_args: tuple[str, ...] = ()
+    spec: WorkerSpec, log_path: Path, module: str = WORKER_MODULE, extra_args: tuple[str, ...] = ()
 ) -> tuple[subprocess.Popen, int]:
     """Start the worker process on a spec; return it and the read end of its event pipe.
 
@@ -48,7 +50,7 @@ def spawn_worker(
     finally:
         os.close(write_fd)
     assert process.stdin is not None
-    process.stdin.write(json.dumps(spec).encode())
+    process.stdin.write(json.dumps(spec.to_json()).encode())
     process.stdin.close()
     return process, read_fd
 

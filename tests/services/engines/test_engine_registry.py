@@ -13,10 +13,10 @@ from services.run.options import OptionsError, RunOptions
 from services.stages.speakers import plan
 
 REQUIRED = {
-    "transcript": {"captions", "pocketsphinx", "faster-whisper", "openai"},
+    "transcript": {"captions", "pocketsphinx", "whisper", "faster-whisper", "openai"},
     "analysis": {"heuristic", "llm"},
     "narrative": {"template", "llm"},
-    "tts": {"espeak", "edge-tts", "elevenlabs", "openai"},
+    "tts": {"piper", "espeak", "edge-tts", "elevenlabs", "openai"},
 }
 
 
@@ -30,7 +30,7 @@ def test_get_pipeline_engines_lists_every_engine_with_reasons(client) -> None:
         for row in rows.values():
             assert isinstance(row["available"], bool)
             assert row["available"] or row["reason"], row  # unavailable always says why
-    offline = {"captions", "pocketsphinx", "heuristic", "template", "espeak"}
+    offline = {"captions", "pocketsphinx", "whisper", "heuristic", "template", "piper", "espeak"}
     for rows in body.values():
         for row in rows:
             if row["name"] in offline:
@@ -39,7 +39,7 @@ def test_get_pipeline_engines_lists_every_engine_with_reasons(client) -> None:
     assert "LLM_BASE_URL" in hosted[("analysis", "llm")]
     assert "LLM_BASE_URL" in hosted[("narrative", "llm")]
     assert "ASR_BASE_URL" in hosted[("transcript", "openai")]
-    assert "faster-whisper package is not installed" in hosted[("transcript", "faster-whisper")]
+    assert "WHISPER_MODEL" in hosted[("transcript", "faster-whisper")]  # no own model here
     assert "ELEVENLABS_API_KEY" in hosted[("tts", "elevenlabs")]
     assert "pyannote.audio is not installed" in hosted[("diarization", "pyannote")]
     assert body["diarization"][0] == {

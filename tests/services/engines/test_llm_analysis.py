@@ -65,7 +65,9 @@ def test_a_first_reply_that_is_not_json_is_retried_and_the_models_segments_kept(
     reply = {"segments": [model_segment(hot_first["start"] + 0.7, hot_last["end"] - 0.4)]}
     llm_env.chat(json.dumps(reply), usage={"prompt_tokens": 900, "completion_tokens": 80})
 
-    run = run_stage(AnalysisStage, data_dir, "ep1", analysis_engine="llm")
+    run = run_stage(
+        AnalysisStage, data_dir, "ep1", analysis_engine="llm", analysis_prompt="default"
+    )
 
     document = read_json(files.analysis)
     assert document["engine"] == "llm"
@@ -120,7 +122,7 @@ def test_a_long_transcript_goes_in_overlapping_parts_with_true_timestamps(
         return Reply(body=chat_completion(json.dumps({"segments": segments})))
 
     llm_env.default("/v1/chat/completions", answer)
-    run_stage(AnalysisStage, tmp_path, "ep1", analysis_engine="llm")
+    run_stage(AnalysisStage, tmp_path, "ep1", analysis_engine="llm", analysis_prompt="default")
 
     assert len(parts) >= 3
     # Parts overlap: each starts before the previous one ended, and they cover everything.
@@ -181,7 +183,7 @@ def test_repairs_are_made_and_unfixable_segments_named(tmp_path) -> None:
 def test_without_an_endpoint_the_stage_names_the_setting_and_the_fallback(episode) -> None:
     data_dir, files, _ = episode
     with pytest.raises(EngineUnavailableError) as caught:
-        run_stage(AnalysisStage, data_dir, "ep1", analysis_engine="llm")
+        run_stage(AnalysisStage, data_dir, "ep1", analysis_engine="llm", analysis_prompt="default")
     message = str(caught.value)
     assert "'llm'" in message and "LLM_BASE_URL" in message and "heuristic" in message
     assert files.transcript.exists() and not files.analysis.exists()
@@ -194,7 +196,7 @@ def test_an_unreachable_endpoint_fails_naming_engine_setting_and_fallback(
     monkeypatch.setenv("LLM_BASE_URL", "http://127.0.0.1:9/v1")
     monkeypatch.setenv("LLM_MODEL", "m")
     with pytest.raises(StageError) as caught:
-        run_stage(AnalysisStage, data_dir, "ep1", analysis_engine="llm")
+        run_stage(AnalysisStage, data_dir, "ep1", analysis_engine="llm", analysis_prompt="default")
     message = str(caught.value)
     assert "The llm analysis engine failed: cannot reach http://127.0.0.1:9/v1" in message
     assert "LLM_BASE_URL" in message and "choose the heuristic analysis engine" in message
@@ -208,7 +210,7 @@ def test_nonsense_three_times_fails_and_keeps_the_earlier_results(llm_env, episo
     for text in ("The passage is bad.", '{"segments": "many"}', '{"segments": [{"title": 1}]}'):
         llm_env.chat(text)
     with pytest.raises(StageError) as caught:
-        run_stage(AnalysisStage, data_dir, "ep1", analysis_engine="llm")
+        run_stage(AnalysisStage, data_dir, "ep1", analysis_engine="llm", analysis_prompt="default")
     message = str(caught.value)
     assert "The llm analysis engine failed" in message
     assert "no usable answer after 3 tries" in message
@@ -222,7 +224,7 @@ def test_usage_is_written_to_the_transcript_free_engine_log(llm_env, episode, ca
     rows = transcript["segments"]
     llm_env.chat(json.dumps({"segments": [model_segment(rows[12]["start"], rows[20]["end"])]}))
     with caplog.at_level("INFO", logger="clipcast"):
-        run_stage(AnalysisStage, data_dir, "ep1", analysis_engine="llm")
+        run_stage(AnalysisStage, data_dir, "ep1", analysis_engine="llm", analysis_prompt="default")
     assert any("1 segment(s), 120 tokens" in r.getMessage() for r in caplog.records)
     assert "test-key" not in caplog.text
     write_json_atomic(files.root / "marker.json", {})  # the folder stays writable

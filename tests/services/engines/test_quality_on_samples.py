@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from services.atomic import read_json
+from services.engines.analysis.borders import LEAD, TAIL
 from services.sources.sample import generate_sample
 from services.stages.analysis import AnalysisStage
 from services.stages.transcript import TranscriptStage
@@ -40,7 +41,7 @@ def analysed(talk, tmp_path_factory) -> tuple[dict, dict, list[dict]]:
     data_dir = tmp_path_factory.mktemp("data")
     files = sample_episode(talk, data_dir, "talk")
     run_stage(TranscriptStage, data_dir, "talk", word_alignment="off")
-    run_stage(AnalysisStage, data_dir, "talk")
+    run_stage(AnalysisStage, data_dir, "talk", analysis_prompt="default")  # the harm review
     return read_json(files.transcript), read_json(files.analysis), topic_blocks(talk)
 
 
@@ -75,12 +76,17 @@ def test_the_five_best_segments_cover_the_hot_topics_and_the_top_three_are_hot(a
 
 
 def test_segment_bounds_fall_on_sentence_starts_and_ends(analysed) -> None:
+    # ... with a breath of room (LEAD before, TAIL after) that never reaches another sentence.
     transcript, analysis, _ = analysed
-    starts = {s["start"] for s in transcript["segments"]}
-    ends = {s["end"] for s in transcript["segments"]}
+    starts = sorted(s["start"] for s in transcript["segments"])
+    ends = sorted(s["end"] for s in transcript["segments"])
     for segment in analysis["segments"]:
         bounds = segment["fullerContextTimestamps"]
-        assert bounds["start"] in starts and bounds["end"] in ends
+        first = min(t for t in starts if t >= bounds["start"])
+        last = max(t for t in ends if t <= bounds["end"])
+        assert first - bounds["start"] <= LEAD + 1e-3 and bounds["end"] - last <= TAIL + 1e-3
+        assert not any(bounds["start"] < t < first for t in ends)
+        assert not any(last < t < bounds["end"] for t in starts)
 
 
 def test_one_voice_stays_one_speaker(analysed) -> None:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import subprocess
-import wave
 from pathlib import Path
 
+from evaluation.measures import fixed_windows
 from services.engines.diarization.embedded import EmbeddedDiarizer
 from services.run.call import EngineCall
 from tests.support.real_speech import real_speech, two_real_voices  # noqa: F401 - fixtures
@@ -17,17 +17,9 @@ TEXT = (
 )
 
 
-def windows_of(path: Path, step: float = 4.0) -> list[dict]:
-    """Return transcript-like segments every `step` seconds over a WAV."""
-    with wave.open(str(path)) as source:
-        seconds = source.getnframes() / source.getframerate()
-    starts = [n * step for n in range(int(seconds // step))]
-    return [{"start": s, "end": min(seconds, s + step), "text": "words"} for s in starts]
-
-
 def labels_of(path: Path) -> list[str]:
     """Return the embedded diarizer's label of each window of a WAV."""
-    return EmbeddedDiarizer().label(path, windows_of(path), EngineCall())
+    return EmbeddedDiarizer().label(path, fixed_windows(path), EngineCall())
 
 
 def espeak(text: str, voice: str, out: Path) -> Path:
@@ -71,7 +63,7 @@ def test_one_real_voice_is_one_speaker(real_speech) -> None:  # noqa: F811 - fix
 
 
 def test_two_real_voices_are_two_speakers_at_the_right_times(two_real_voices) -> None:  # noqa: F811
-    segments = windows_of(two_real_voices.wav)
+    segments = fixed_windows(two_real_voices.wav)
     labels = EmbeddedDiarizer().label(two_real_voices.wav, segments, EngineCall())
     assert len(set(labels)) == 2
     first, second = two_real_voices.turns

@@ -87,10 +87,10 @@ def test_the_recorder_keeps_usage_in_the_session_outputs(app, data_dir) -> None:
 
 def test_a_real_run_shows_its_token_usage_on_the_session(app, client, data_dir, llm_env) -> None:
     import json
-    import time
 
     from tests.services.engines.test_llm_analysis import model_segment
     from tests.services.stages.transcript_fixtures import standard_transcript, write_transcript
+    from tests.support.processes import wait_for
 
     transcript = standard_transcript()
     write_transcript(data_dir, "ep1", transcript)
@@ -105,16 +105,21 @@ def test_a_real_run_shows_its_token_usage_on_the_session(app, client, data_dir, 
     )
     response = client.post(
         "/pipeline/execute",
-        json={"episode_id": "ep1", "selected_stages": [3], "analysis_engine": "llm"},
+        json={
+            "episode_id": "ep1",
+            "selected_stages": [3],
+            "analysis_engine": "llm",
+            "analysis_prompt": "default",  # the model answers with harm categories
+        },
     )
     assert response.status_code == 202, response.get_json()
     session_id = response.get_json()["session_id"]
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+
+    def ended() -> dict | None:
         status = client.get(f"/pipeline/status/{session_id}").get_json()
-        if status["status"] not in ("queued", "running"):
-            break
-        time.sleep(0.2)
+        return None if status["status"] in ("queued", "running") else status
+
+    status = wait_for(ended, timeout=60, interval=0.2)
     assert status["status"] == "completed", status
     usage = status["outputs"]["token_usage"]
     assert usage["total_tokens"] == 505 + 800 and usage["requests"] == 2

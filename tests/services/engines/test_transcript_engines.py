@@ -210,18 +210,30 @@ def test_openai_transcription_without_settings_says_what_to_set(tmp_path, placed
 
 
 FAKE_WHISPER = '''
-"""A stand-in for faster-whisper with its API's shape (the real package is an extra)."""
+"""A stand-in for faster-whisper with its API's shape; calls are logged to a file because the
+engine decodes in a child process."""
+import json
+from pathlib import Path
 from types import SimpleNamespace
 
-calls = []
+CALLS = Path(__file__).with_name("calls.jsonl")
+
+
+def log(*call):
+    with CALLS.open("a") as handle:
+        handle.write(json.dumps(call) + "\\n")
+
+
+def calls():
+    return [json.loads(line) for line in CALLS.read_text().splitlines()] if CALLS.exists() else []
 
 
 class WhisperModel:
     def __init__(self, source, **kwargs):
-        calls.append(("load", source, kwargs))
+        log("load", source, kwargs)
 
     def transcribe(self, audio, **kwargs):
-        calls.append(("transcribe", audio, kwargs))
+        log("transcribe", audio, kwargs)
         word = lambda w, s, e: SimpleNamespace(word=" " + w, start=s, end=e, probability=0.9)
         pieces = [
             SimpleNamespace(start=0.8, end=3.4, text=" Hello there.",
@@ -245,6 +257,8 @@ def fake_faster_whisper(tmp_path, monkeypatch):
     (package / "__init__.py").write_text(textwrap.dedent(FAKE_WHISPER), encoding="utf-8")
     (package / "utils.py").write_text(textwrap.dedent(FAKE_UTILS), encoding="utf-8")
     monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    for name in [name for name in sys.modules if name.split(".")[0] == "faster_whisper"]:
+        monkeypatch.delitem(sys.modules, name)  # the real package, restored afterwards
     import importlib
 
     importlib.invalidate_caches()
@@ -253,11 +267,16 @@ def fake_faster_whisper(tmp_path, monkeypatch):
         sys.modules.pop(name, None)
 
 
-def test_faster_whisper_is_unavailable_here_and_says_how_to_get_it() -> None:
+def test_faster_whisper_missing_says_how_to_get_it(monkeypatch) -> None:
+    import services.engines.transcript.whisper as whisper
+
+    real = whisper.importlib.util.find_spec
+    hide = lambda name, *args: None if name == "faster_whisper" else real(name, *args)  # noqa: E731
+    monkeypatch.setattr(whisper.importlib.util, "find_spec", hide)
     available, reason = FasterWhisperEngine.availability()
     assert not available
     assert "faster-whisper package is not installed" in reason
-    assert "requirements-extras.txt" in reason
+    assert "make setup" in reason
 
 
 def test_faster_whisper_transcribes_with_words_and_vad(
@@ -273,7 +292,7 @@ def test_faster_whisper_transcribes_with_words_and_vad(
     assert transcript["engine"] == "faster-whisper"
     assert [s["text"] for s in transcript["segments"]] == ["Hello there.", "General words."]
     assert transcript["segments"][1]["words"][0] == {"word": "General", "start": 5.0, "end": 6.0}
-    load, transcribe = fake_faster_whisper.calls
+    load, transcribe = fake_faster_whisper.calls()
     assert load[1] == str(model) and load[2]["local_files_only"] is True
     assert transcribe[2]["word_timestamps"] is True and transcribe[2]["vad_filter"] is True
     assert_monotonic_progress(run.events, min_sub_stages=4)
@@ -294,7 +313,7 @@ def test_a_whisper_model_not_on_disk_fails_naming_the_setting(
     assert not files.transcript.exists()
     monkeypatch.setenv("WHISPER_MODEL", str(tmp_path / "nowhere"))
     assert "does not exist" in FasterWhisperEngine.availability()[1]
-    assert json.dumps(fake_faster_whisper.calls) == "[]"  # nothing was loaded
+    assert json.dumps(fake_faster_whisper.calls()) == "[]"  # nothing was loaded
 
 
 def test_alignment_on_all_cores_matches_one_core(placed_speech) -> None:

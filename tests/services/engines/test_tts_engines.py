@@ -145,5 +145,6 @@ def test_missing_keys_and_packages_are_reported(files, tmp_path, caplog) -> None
         "available": False,
         "reason": "the edge-tts package is not installed (pip install edge-tts)",
         "description": rows["edge-tts"]["description"],
+        "voices": [],
     }
     assert "TTS_BASE_URL" in rows["openai"]["reason"]

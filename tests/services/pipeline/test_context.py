@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 from pathlib import Path
@@ -11,8 +12,11 @@ import pytest
 from config.settings import TestConfig, parallel_jobs
 from services.episodes.files import EpisodeFiles
 from services.pipeline import runner as worker
+from services.pipeline.spec import WorkerSpec
 from services.run.options import RunOptions
 from services.stages.base import Stage, StageContext
+
+pytestmark = pytest.mark.unit
 
 
 class _CountingStage(Stage):
@@ -78,15 +82,11 @@ def test_worker_gives_stages_the_cap_from_its_environment(
     monkeypatch.setattr(worker, "STAGES", {1: _CountingStage})
     monkeypatch.setattr(_CountingStage, "seen", [])
     monkeypatch.setenv("PARALLEL_JOBS", "2")
-    spec = {
-        "session_id": "s1",
-        "episode_id": "ep1",
-        "data_dir": str(tmp_path),
-        "options": {"selected_stages": [1]},
-        "settings": {"allow_private_urls": False},
-    }
+    spec = WorkerSpec(
+        session_id="s1", episode_id="ep1", data_dir=str(tmp_path), options=RunOptions([1])
+    )
     assert worker.run_session(spec, lambda event: None, threading.Event()) == "completed"
     # A value the server passes in the spec wins over the worker's environment.
-    spec["settings"]["parallel_jobs"] = 1
+    spec = dataclasses.replace(spec, parallel_jobs=1)
     assert worker.run_session(spec, lambda event: None, threading.Event()) == "completed"
     assert _CountingStage.seen == [2, 1]

@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from services.pipeline.events import FanOutSink, ProgressCoalescer, RecordingSink
 
+pytestmark = pytest.mark.unit
 
-def test_first_offer_goes_out_then_bursts_are_held() -> None:
+
+def test_first_offer_goes_out_then_bursts_are_held(monkeypatch) -> None:  # noqa: ANN001
+    clock = [1000.0]
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
     coalescer = ProgressCoalescer(interval=0.2)
     assert coalescer.offer({"progress": 1}) == {"progress": 1}
     assert coalescer.offer({"progress": 2}) is None
     assert coalescer.offer({"progress": 3}) is None
     assert coalescer.due() is None
-    time.sleep(0.21)
+    clock[0] += 0.21
     assert coalescer.due() == {"progress": 3}
     assert coalescer.due() is None
 

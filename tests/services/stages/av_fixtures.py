@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 from services.atomic import write_json_atomic
 from services.episodes.files import EpisodeFiles
-from tests.support.media import make_video
+from tests.support.media import lavfi, make_video, silence, sine
 
 EPISODE = "ep"
 # Long enough together (~17 s of speech + ~5.7 s of clips) for a trustworthy loudness reading.
@@ -89,27 +88,11 @@ def make_tone_wav(
     path: Path, seconds: float, rate: int = 44100, channels: int = 2, volume: float = 0.1
 ) -> Path:
     """Write a WAV of a quiet tone with a second of silence before it (a "recording")."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     layout = "stereo" if channels == 2 else "mono"
-    subprocess.run(
-        [
-            "ffmpeg",
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            f"anullsrc=r={rate}:cl={layout}:d=1",
-            "-f",
-            "lavfi",
-            "-i",
-            f"sine=frequency=330:sample_rate={rate}:duration={seconds}",
-            "-filter_complex",
-            f"[1]volume={volume},aformat=channel_layouts={layout}[t];[0][t]concat=n=2:v=0:a=1",
-            str(path),
-        ],
-        check=True,
+    mix = f"[1]volume={volume},aformat=channel_layouts={layout}[t];[0][t]concat=n=2:v=0:a=1"
+    return lavfi(
+        path,
+        silence(1, rate, layout),
+        sine(seconds, 330, rate),
+        output=["-filter_complex", mix],
     )
-    return path

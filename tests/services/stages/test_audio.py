@@ -73,7 +73,7 @@ def test_text_goes_through_stdin_even_when_it_looks_like_an_option(files, tmp_pa
     script = write_script(files)
     script["podcast_sections"][0]["script_content"] = "--help -w /tmp/evil.wav is just text"
     write_json_atomic(files.script, script)
-    run_stage(AudioStage, tmp_path, EPISODE, audio_method="tts")
+    run_stage(AudioStage, tmp_path, EPISODE, audio_method="tts", tts_engine="espeak")
     seconds = float(ffprobe_json(files.section_audio("intro"))["format"]["duration"])
     assert seconds > 1.5  # spoken, not parsed as options
 
@@ -88,7 +88,7 @@ def test_missing_espeak_is_reported_with_the_fix(files, tmp_path, monkeypatch):
 
     monkeypatch.setattr(espeak.shutil, "which", lambda name: None)
     with pytest.raises(EngineUnavailableError, match="apt-get install espeak-ng"):
-        run_stage(AudioStage, tmp_path, EPISODE, audio_method="tts")
+        run_stage(AudioStage, tmp_path, EPISODE, audio_method="tts", tts_engine="espeak")
 
 
 def test_manual_mode_names_every_missing_section(files, tmp_path):

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import logging
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from services.atomic import read_json
+from services.episodes.files import EpisodeFiles
+from services.media.smart_cut import SmartCutError
 from services.run.errors import InvalidInputError
+from services.run.options import OptionsError, RunOptions
+from services.stages import clipping
+from services.stages.audio import AudioStage
 from services.stages.clipping import ClippingStage
+from services.stages.compilation import CompilationStage
+from tests.services.media.gop_fixtures import make_gop_video
 from tests.services.stages.av_fixtures import EPISODE, make_episode, write_script
 from tests.support.media import ffprobe_json
 from tests.support.stage_runner import assert_monotonic_progress, run_stage
@@ -173,3 +181,77 @@ def test_output_settings_choose_height_and_quality(tmp_path):
     run_stage(ClippingStage, tmp_path, EPISODE, output_settings={"max_height": 180, "crf": 30})
     video, _audio, _duration = _streams(files.clip("clip_01"))
     assert (video["width"], video["height"]) == (240, 180)
+
+
+def _gop_episode(data_dir: Path) -> EpisodeFiles:
+    """Return an episode whose source has one-second open GOPs: clip_01 holds whole ones."""
+    files = make_episode(data_dir, seconds=6.0, clips=[(1.84, 5.84), (0.2, 1.0)])
+    make_gop_video(files.original_video, open_gop=True, seconds=6.0)
+    return files
+
+
+def test_smart_cut_is_chosen_per_clip_and_logged(tmp_path, caplog):
+    files = _gop_episode(tmp_path)
+    with caplog.at_level(logging.INFO, logger="clipcast.stages.clipping"):
+        run_stage(ClippingStage, tmp_path, EPISODE)
+    assert "clip_01: smart cut, copying" in caplog.text
+    assert "clip_02: full re-encode: no whole GOP inside the clip" in caplog.text
+    for clip_id, length in (("clip_01", 4.0), ("clip_02", 0.8)):
+        decoded = subprocess.run(
+            ["ffmpeg", "-v", "error", "-i", str(files.clip(clip_id)), "-f", "null", "-"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert decoded.stderr == ""
+        assert _streams(files.clip(clip_id))[2] == pytest.approx(length, abs=1 / FPS)
+    assert read_json(files.video_dir / "clips.json")["clips"]["clip_01"]["smart_cut"] is True
+
+
+@pytest.mark.parametrize(
+    ("output_settings", "reason"),
+    [
+        ({"smart_cut": False}, "smart cutting is off"),
+        ({"max_height": 180}, "the source is not in the clips' format (size 320x240)"),
+    ],
+)
+def test_smart_cut_falls_back_to_a_full_reencode(tmp_path, caplog, output_settings, reason):
+    files = _gop_episode(tmp_path)
+    with caplog.at_level(logging.INFO, logger="clipcast.stages.clipping"):
+        run_stage(ClippingStage, tmp_path, EPISODE, output_settings=output_settings)
+    assert f"clip_01: full re-encode: {reason}" in caplog.text
+    assert "smart cut," not in caplog.text
+    assert files.clip("clip_01").exists()
+
+
+def test_a_failed_smart_cut_is_redone_in_full(tmp_path, caplog, monkeypatch):
+    files = _gop_episode(tmp_path)
+
+    def broken(*_args, **_kwargs) -> None:
+        raise SmartCutError("The middle piece has 3 frames, not 75.")
+
+    monkeypatch.setattr(clipping, "smart_cut", broken)
+    with caplog.at_level(logging.INFO, logger="clipcast.stages.clipping"):
+        run_stage(ClippingStage, tmp_path, EPISODE)
+    assert "clip_01: smart cut failed (The middle piece has 3 frames" in caplog.text
+    assert _streams(files.clip("clip_01"))[2] == pytest.approx(4.0, abs=1 / FPS)
+
+
+def test_smart_cut_clips_join_title_cards_without_decoder_errors(tmp_path):
+    files = _gop_episode(tmp_path)
+    run_stage(AudioStage, tmp_path, EPISODE, audio_method="tts", tts_engine="espeak")
+    run_stage(ClippingStage, tmp_path, EPISODE)
+    run_stage(CompilationStage, tmp_path, EPISODE)
+    decoded = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(files.final_video), "-f", "null", "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert decoded.stderr == ""  # cards after the copied GOPs decode with their own SPS/PPS
+
+
+def test_smart_cut_setting_must_be_true_or_false():
+    assert RunOptions.from_dict({"output_settings": {"smart_cut": False}}).output_settings
+    with pytest.raises(OptionsError, match="smart_cut must be true or false"):
+        RunOptions.from_dict({"output_settings": {"smart_cut": 0}})

@@ -16,13 +16,25 @@ from pathlib import Path
 import pytest
 
 from services.episodes.files import EpisodeFiles
-from services.run.errors import InputMissingError, InvalidInputError, StageInterrupted
+from services.run.errors import (
+    InputMissingError,
+    InvalidInputError,
+    StageError,
+    StageInterrupted,
+)
 from services.run.options import RunOptions
 from services.sources import url_safety
 from services.sources.downloader import ByteProgress, Downloader, choose_captions, clean_error
 from services.stages.base import StageContext
-from services.stages.extraction import ExtractionStage, caption_language, find_sidecars
-from tests.support.media import ffprobe_json, make_video
+from services.stages.extraction import (
+    ExtractionStage,
+    caption_language,
+    check_free_disk,
+    find_sidecars,
+)
+from tests.support.audio_media import make_speech_audio
+from tests.support.http_media import serve_file
+from tests.support.media import FAST_H264, ffprobe_json, lavfi, make_video, pattern, sine
 from tests.support.stage_runner import assert_monotonic_progress, run_stage
 
 SRT = """1
@@ -56,7 +68,8 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def do_GET(self) -> None:
         if self.path.startswith("/redirect/"):
             self.send_response(302)
-            self.send_header("Location", f"http://localhost:{self.server.server_port}/talk.mp4")
+            # Another loopback port: internal, where the test lets only the server's port pass.
+            self.send_header("Location", "http://localhost:9/talk.mp4")
             self.end_headers()
             return
         super().do_GET()
@@ -146,29 +159,7 @@ def test_upload_is_remuxed_and_sidecar_srt_becomes_webvtt(tmp_path: Path, media_
 
 def test_upload_in_another_codec_is_transcoded(tmp_path: Path) -> None:
     source = tmp_path / "in.mkv"
-    subprocess.run(
-        [
-            "ffmpeg",
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=320x240:rate=25:duration=4",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=300:sample_rate=48000:duration=4",
-            "-c:v",
-            "mpeg4",
-            "-c:a",
-            "libopus",
-            str(source),
-        ],
-        check=True,
-    )
+    lavfi(source, pattern(4), sine(4, 300), output=["-c:v", "mpeg4", "-c:a", "libopus"])
     run = run_stage(
         ExtractionStage,
         tmp_path,
@@ -189,31 +180,13 @@ def test_text_file_renamed_mp4_is_refused(tmp_path: Path) -> None:
         run_stage(
             ExtractionStage, tmp_path, "ep1", source_kind="upload", source=upload(tmp_path, fake)
         )
-    assert "Upload a video file" in str(info.value)
+    assert "Upload a video or audio file" in str(info.value)
     assert not (tmp_path / "episodes/ep1/Input/original_video.mp4").exists()
 
 
 def test_video_without_audio_is_refused(tmp_path: Path) -> None:
     silent_film = tmp_path / "mute.mp4"
-    subprocess.run(
-        [
-            "ffmpeg",
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=320x240:rate=25:duration=2",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            str(silent_film),
-        ],
-        check=True,
-    )
+    lavfi(silent_film, pattern(2), output=FAST_H264)
     with pytest.raises(InvalidInputError, match="has no audio track"):
         run_stage(
             ExtractionStage,
@@ -309,15 +282,14 @@ def test_private_url_is_refused_when_not_allowed(tmp_path: Path, server: str) ->
 def test_redirect_to_a_private_host_is_refused(
     tmp_path: Path, server: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = url_safety._resolve
+    real = url_safety.endpoint_problem
+    public_port = int(server.rsplit(":", 1)[1])
 
-    def pretend_public(host: str, port: int):
-        # 127.0.0.1 plays a public server here; "localhost" stays what it is.
-        if host == "127.0.0.1":
-            return [url_safety.ipaddress.ip_address("93.184.216.34")]
-        return real(host, port)
+    def pretend_public(address, port: int, allow_private: bool) -> str | None:  # noqa: ANN001
+        # The server's loopback port plays a public server here; every other port stays internal.
+        return None if port == public_port else real(address, port, allow_private)
 
-    monkeypatch.setattr(url_safety, "_resolve", pretend_public)
+    monkeypatch.setattr(url_safety, "endpoint_problem", pretend_public)
     with pytest.raises(InvalidInputError, match="'localhost' resolves to .*loopback"):
         run_stage(
             ExtractionStage,
@@ -531,3 +503,96 @@ def test_unreadable_sidecar_is_refused(tmp_path: Path, media_dir: Path) -> None:
     with pytest.raises(InvalidInputError, match="neither WebVTT nor SubRip"):
         run_stage(ExtractionStage, tmp_path, "ep1", source_kind="upload", source=source)
     assert not (tmp_path / "episodes/ep1/Input/captions.en.vtt").exists()
+
+
+def test_a_source_too_big_for_the_disk_fails_before_downloading(tmp_path, monkeypatch):
+    info = {"requested_formats": [{"filesize": 3 * 2**30}, {"filesize_approx": 2**29}]}
+    info["duration"] = 3600
+    usage = shutil.disk_usage(tmp_path)
+    monkeypatch.setattr(shutil, "disk_usage", lambda _p: usage._replace(free=6 * 2**30))
+    with pytest.raises(StageError, match="Not enough free disk space") as caught:
+        check_free_disk(tmp_path / "not" / "made" / "yet", info)
+    assert "a 3.5 GiB download" in str(caught.value) and "6.0 GiB is free" in str(caught.value)
+    monkeypatch.setattr(shutil, "disk_usage", lambda _p: usage._replace(free=9 * 2**30))
+    check_free_disk(tmp_path, info)  # 7 GiB + 110 MiB of audio + the margin fit in 9 GiB
+    check_free_disk(tmp_path, {"duration": 3600})  # no size known: nothing to check
+
+
+def check_audio_only(root: Path, picture: str) -> dict:
+    """Assert an audio-only source became a uniform-format video with the speech under it."""
+    video = ffprobe_json(root / "Input/original_video.mp4")
+    picture_stream, sound = stream(video, "video"), stream(video, "audio")
+    assert picture_stream["codec_name"] == "h264"
+    assert (picture_stream["width"], picture_stream["height"]) == (1280, 720)
+    assert float(picture_stream["duration"]) == pytest.approx(float(sound["duration"]), abs=0.2)
+    wav = stream(ffprobe_json(root / "Input/original_audio.wav"), "audio")
+    assert (wav["sample_rate"], wav["channels"]) == ("16000", 1)
+    meta = json.loads((root / "Input/metadata.json").read_text())
+    assert meta["audio_only"] is True and meta["picture"] == picture
+    assert (meta["width"], meta["height"], meta["fps"]) == (1280, 720, 30.0)
+    assert 3.0 < meta["duration"] < 8.0
+    assert not list((root / "Work").glob("picture-*"))
+    return meta
+
+
+@pytest.mark.parametrize("extension", [".mp3", ".m4a", ".wav", ".ogg", ".flac"])
+def test_audio_only_upload_gets_a_waveform_picture(tmp_path: Path, extension: str) -> None:
+    audio = make_speech_audio(tmp_path / f"podcast{extension}")
+    source = upload(tmp_path, audio, f"video{extension}")
+    run = run_stage(ExtractionStage, tmp_path, "ep1", source_kind="upload", source=source)
+    assert_monotonic_progress(run.events, min_sub_stages=4)
+    meta = check_audio_only(tmp_path / "episodes/ep1", "waveform")
+    copied = {".mp3": "mp3", ".m4a": "aac"}.get(extension, "aac")
+    assert meta["audio_codec"] == copied  # mp4 takes mp3 and aac as they are
+
+
+def test_audio_only_upload_with_cover_art_shows_the_cover(tmp_path: Path) -> None:
+    audio = make_speech_audio(tmp_path / "podcast.mp3", cover=True)
+    source = upload(tmp_path, audio, "video.mp3")
+    run_stage(ExtractionStage, tmp_path, "ep1", source_kind="upload", source=source)
+    check_audio_only(tmp_path / "episodes/ep1", "cover")
+
+
+@pytest.mark.parametrize("extension", [".mp3", ".m4a", ".wav", ".opus", ".flac"])
+def test_audio_only_url_is_downloaded_and_gets_a_picture(tmp_path: Path, extension: str) -> None:
+    audio = make_speech_audio(tmp_path / f"episode-12{extension}")
+    with serve_file(audio) as url:
+        run_stage(
+            ExtractionStage,
+            tmp_path,
+            "ep1",
+            source_kind="url",
+            source=url,
+            settings={"allow_private_urls": True},
+        )
+    meta = check_audio_only(tmp_path / "episodes/ep1", "waveform")
+    assert (meta["extractor"], meta["webpage_url"]) == ("Generic", url)
+
+
+def test_file_with_neither_sound_nor_picture_is_refused(tmp_path: Path) -> None:
+    srt = tmp_path / "only.srt"
+    srt.write_text(SRT, encoding="utf-8")
+    only_text = tmp_path / "only.mkv"
+    subprocess.run(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-i", str(srt), str(only_text)],
+        check=True,
+    )
+    with pytest.raises(InvalidInputError, match="neither sound nor picture") as info:
+        run_stage(
+            ExtractionStage,
+            tmp_path,
+            "ep1",
+            source_kind="upload",
+            source=upload(tmp_path, only_text, "video.mkv"),
+        )
+    assert "mp3" in str(info.value)  # the hint names the audio types we take
+    fake = tmp_path / "fake.mp3"
+    fake.write_text("no sound here\n" * 20)
+    with pytest.raises(InvalidInputError, match="not a readable video or audio file"):
+        run_stage(
+            ExtractionStage,
+            tmp_path,
+            "ep1",
+            source_kind="upload",
+            source=upload(tmp_path, fake, "video.mp3"),
+        )

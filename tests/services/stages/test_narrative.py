@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import os
 import threading
-import time
 
 import pytest
 
@@ -24,6 +23,7 @@ from services.run.errors import InputMissingError, InvalidInputError
 from services.stages.analysis import AnalysisStage
 from services.stages.narrative import NarrativeStage
 from tests.services.stages.transcript_fixtures import standard_transcript, write_transcript
+from tests.support.processes import wait_for
 from tests.support.stage_runner import assert_monotonic_progress, run_stage
 
 
@@ -54,7 +54,7 @@ def _episode(tmp_path, segments=SEGMENTS, selection=None) -> EpisodeFiles:
     write_json_atomic(files.analysis, segments_document(segments, episode_id="ep1"))
     if selection is not None:
         write_json_atomic(files.selected_segments, segments_document(selection, episode_id="ep1"))
-    write_json_atomic(files.metadata, {"title": "The Wellness Hour"})
+    write_json_atomic(files.metadata, {"title": "The Wellness Hour", "duration": 3600.0})
     return files
 
 
@@ -65,25 +65,21 @@ def test_script_structure(tmp_path):
     script = read_json(files.script)
     sections = script["podcast_sections"]
     ids = [s["section_id"] for s in sections]
-    assert ids == [
+    # Bridges after clips are the first thing a tight narration budget leaves out.
+    assert [i for i in ids if not i.startswith("post_clip")] == [
         "intro",
         "pre_clip_01",
         "clip_01",
-        "post_clip_01",
         "pre_clip_02",
         "clip_02",
-        "post_clip_02",
         "pre_clip_03",
         "clip_03",
-        "post_clip_03",
         "outro",
     ]
-    assert [s["section_type"] for s in sections[:4]] == [
-        "intro",
-        "pre_clip",
-        "video_clip",
-        "post_clip",
-    ]
+    for n in ("01", "02"):
+        if f"post_clip_{n}" in ids:
+            assert ids.index(f"post_clip_{n}") == ids.index(f"clip_{n}") + 1
+    assert [s["section_type"] for s in sections[:3]] == ["intro", "pre_clip", "video_clip"]
     clips = [s for s in sections if s["section_type"] == "video_clip"]
     assert [c["segment_id"] for c in clips] == ["seg_002", "seg_003", "seg_001"]
     by_id = {s["segment_id"]: s for s in SEGMENTS}
@@ -107,10 +103,21 @@ def test_script_structure(tmp_path):
     assert_monotonic_progress(run.events, min_sub_stages=3)
 
 
-def test_narration_mentions_the_segment(tmp_path):
-    files = _episode(tmp_path)
-    run_stage(NarrativeStage, tmp_path, "ep1")
-    sections = {s["section_id"]: s for s in read_json(files.script)["podcast_sections"]}
+def test_harm_review_narration_mentions_the_segment(tmp_path):
+    # Long passages, so the narration budget (a third of the clips) keeps every sentence.
+    long = [
+        _segment(1, 3000.0, 3400.0, primary_speaker_of_quote="Dana", severityRating="CRITICAL"),
+        _segment(2, 120.0, 520.0, harm_category="Financial scam", severityRating="LOW"),
+        _segment(3, 1200.0, 1600.0),
+    ]
+    files = _episode(tmp_path, long)
+    document = segments_document(long, episode_id="ep1", guideline_name="Harmful content")
+    write_json_atomic(files.analysis, document)
+    write_json_atomic(files.selected_segments, document)
+    run_stage(NarrativeStage, tmp_path, "ep1", segment_mode="manual", target_seconds=7200)
+    script = read_json(files.script)
+    assert script["script_metadata"]["template"] == "harmful_content"
+    sections = {s["section_id"]: s for s in script["podcast_sections"]}
     last = sections["pre_clip_03"]["script_content"]  # seg_001 plays last
     assert "Claim number 1" in last and "Dana" in last
     assert "medical misinformation" in last and "critical" in last
@@ -152,12 +159,15 @@ def start_manual_run(data_dir) -> tuple[threading.Thread, list[dict]]:
     return runner, events
 
 
+def wait_until_waiting(events: list[dict]) -> None:
+    """Wait for the run's `waiting` event (it waits for a selection: it took none it had)."""
+    wait_for(lambda: any(e["type"] == "waiting" for e in events), timeout=10)
+
+
 def test_manual_mode_waits_for_a_selection(tmp_path):
     files = _episode(tmp_path)
     runner, events = start_manual_run(tmp_path)
-    deadline = time.monotonic() + 10
-    while not any(e["type"] == "waiting" for e in events) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until_waiting(events)
     waiting = [e for e in events if e["type"] == "waiting"]
     assert waiting and "/segments/episode/ep1" in waiting[0]["reason"]
     assert not files.script.exists()
@@ -176,8 +186,8 @@ def test_a_selection_older_than_the_analysis_is_not_used(tmp_path):
     stale = files.analysis.stat().st_mtime_ns - 5_000_000_000
     os.utime(files.selected_segments, ns=(stale, stale))
     runner, events = start_manual_run(tmp_path)
-    time.sleep(1.0)
-    assert runner.is_alive() and any(e["type"] == "waiting" for e in events)
+    wait_until_waiting(events)
+    assert runner.is_alive()
     write_json_atomic(files.selected_segments, segments_document([SEGMENTS[1]], episode_id="ep1"))
     runner.join(timeout=10)
     assert not runner.is_alive()
@@ -193,14 +203,15 @@ def test_after_real_analysis(tmp_path):
     run_stage(AnalysisStage, tmp_path, "ep1")
     run_stage(NarrativeStage, tmp_path, "ep1")
     script = read_json(files.script)
-    assert script["script_metadata"]["clip_count"] == 2
-    first_clip = next(s for s in script["podcast_sections"] if s["section_type"] == "video_clip")
-    assert first_clip["title"] == "Miracle cure claims about ginger tea"
+    assert script["script_metadata"]["clip_count"] >= 1
+    clips = [s for s in script["podcast_sections"] if s["section_type"] == "video_clip"]
+    assert "ginger tea" in " ".join(c["title"].lower() for c in clips)
+    assert len({c["title"] for c in clips}) == len(clips)
     assert "Bob" in script["podcast_sections"][1]["script_content"]
 
 
 def test_builtin_templates_pass_the_check():
-    for name in ("default", "brief"):
+    for name in ("default", "harmful_content", "brief"):
         render_check(BUILTIN_PROMPTS_DIR / "narrative" / f"{name}.j2")
 
 
@@ -277,8 +288,8 @@ def test_auto_mode_records_its_choice_and_manual_mode_still_waits(tmp_path):
         "seg_003",
     ]
     runner, events = start_manual_run(tmp_path)
-    time.sleep(1.0)
-    assert runner.is_alive() and any(e["type"] == "waiting" for e in events)
+    wait_until_waiting(events)
+    assert runner.is_alive()
     write_json_atomic(files.selected_segments, segments_document([SEGMENTS[1]], episode_id="ep1"))
     runner.join(timeout=10)
     assert not runner.is_alive()

@@ -11,9 +11,11 @@ import numpy as np
 import pytest
 
 from services.atomic import read_json
+from services.captions.sentences import PAUSE
 from services.engines.transcript import process_pool
+from services.engines.transcript.base import group_words
 from services.engines.transcript.captions import pick_caption_file
-from services.engines.transcript.sphinx import Chunk, chunk_limit, plan_chunks
+from services.engines.transcript.sphinx import Chunk, chunk_limit, plan_chunks, sphinx_segments
 from services.episodes.files import EpisodeFiles
 from services.run.errors import (
     EngineUnavailableError,
@@ -25,7 +27,7 @@ from services.run.options import RunOptions
 from services.stages.base import StageContext
 from services.stages.transcript import TranscriptStage, tidy_segments
 from tests.services.test_webvtt import ROLLING_VTT
-from tests.support.media import make_speech_wav
+from tests.support.media import lavfi, make_speech_wav, silence
 from tests.support.stage_runner import assert_monotonic_progress, run_stage
 
 SPOKEN = (
@@ -70,26 +72,7 @@ def speech_wav(tmp_path_factory) -> Path:
 def silent_wav(tmp_path_factory) -> Path:
     """Three seconds of digital silence, 16 kHz mono."""
     path = tmp_path_factory.mktemp("silence") / "silence.wav"
-    subprocess.run(
-        [
-            "ffmpeg",
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "anullsrc=r=16000:cl=mono",
-            "-t",
-            "3",
-            "-c:a",
-            "pcm_s16le",
-            str(path),
-        ],
-        check=True,
-    )
-    return path
+    return lavfi(path, silence(3, 16000, "mono"), output=["-c:a", "pcm_s16le"])
 
 
 def episode(tmp_path: Path, audio: Path | None) -> EpisodeFiles:
@@ -160,7 +143,7 @@ def test_unknown_engine_is_refused(tmp_path, silent_wav):
 def test_pocketsphinx_recognises_espeak_speech(tmp_path, speech_wav):
     files = episode(tmp_path, speech_wav)
 
-    run = run_stage(TranscriptStage, tmp_path, "ep1")  # auto: no captions
+    run = run_stage(TranscriptStage, tmp_path, "ep1", transcript_engine="pocketsphinx")
 
     transcript = read_json(files.transcript)
     assert transcript["engine"] == "pocketsphinx"
@@ -235,7 +218,7 @@ def test_auto_falls_back_to_recognition_when_captions_hold_no_words(tmp_path, si
         "WEBVTT\n\n00:00:00.000 --> 00:00:02.000\n[Music]\n", encoding="utf-8"
     )
     with caplog.at_level(logging.INFO, logger="clipcast.stages.transcript"):
-        with pytest.raises(InvalidInputError, match="No speech found.*pocketsphinx"):
+        with pytest.raises(InvalidInputError, match="No speech found.*engine whisper"):
             run_stage(TranscriptStage, tmp_path, "ep1")
     assert "hold no spoken text" in caplog.text
     assert "Transcript engine: captions (auto: found captions.en.vtt)" in caplog.text
@@ -288,3 +271,87 @@ def test_long_speech_is_cut_at_quiet_points():
     assert sum(c.samples for c in chunks) == int(round(59.4 * 16000))
     assert chunk_limit(8.0, 2) == 4.0 and chunk_limit(3600, 2) == 15.0
     assert Chunk(0, 16000).seconds == 1.0
+
+
+def test_chunk_borders_do_not_split_recognised_sentences():
+    # Words 0.3 s apart; pauses of 0.9 s after word 9 and of 0.2 s after word 19 (a chunk
+    # border at 7.2 s falls there); chunks arrive out of order from the worker pool.
+    words, t = [], 0.2
+    for index in range(30):
+        words.append((f"w{index}", round(t, 3), round(t + 0.25, 3)))
+        t += 0.3 + (0.9 if index == 9 else 0.2 if index == 19 else 0.0)
+    border = 7.2
+    assert words[19][2] < border < words[20][1]
+    late, early = [w for w in words if w[1] > border], [w for w in words if w[1] < border]
+    segments = sphinx_segments(late + early)
+    assert [[w["word"] for w in s["words"]] for s in segments] == [
+        [w for w, _, _ in words[:10]],
+        [w for w, _, _ in words[10:]],
+    ]
+    assert segments[1]["start"] - segments[0]["end"] >= PAUSE
+    assert segments[0]["text"] == "W0 " + " ".join(w for w, _, _ in words[1:10]) + "."
+
+
+def test_group_words_keeps_punctuation_when_the_engine_has_it():
+    spoken = "Hello there. How are you? Fine, thanks, and you".split()
+    words = [{"word": w, "start": i * 0.4, "end": i * 0.4 + 0.3} for i, w in enumerate(spoken)]
+    segments = group_words(words)
+    assert [s["text"] for s in segments] == [
+        "Hello there.",
+        "How are you?",
+        "Fine, thanks, and you",
+    ]
+    assert segments[1]["words"][0] == {"word": "How", "start": 0.8, "end": 1.1}
+
+
+def test_aligned_caption_sentence_is_split_at_a_long_silence_inside_its_cue():
+    from services.engines.transcript.captions import split_at_silences
+
+    text = "We planted the seeds in May, and then we waited"
+    times = [0.0, 0.3, 0.6, 0.9, 1.3, 1.6, 4.4, 4.7, 5.0, 5.3]  # 2.5 s of silence after "May,"
+    words = [
+        {"word": w.lower().strip(","), "start": t, "end": t + 0.25}
+        for w, t in zip(text.split(), times, strict=True)
+    ]
+    segment = {"start": 0.0, "end": 6.0, "text": text, "speaker": "Ann", "words": words}
+    first, second = split_at_silences(segment)
+    assert (first["text"], second["text"]) == ("We planted the seeds in May,", "and then we waited")
+    assert (first["start"], first["end"], second["start"], second["end"]) == (0.0, 1.85, 4.4, 6.0)
+    assert first["speaker"] == second["speaker"] == "Ann"
+    segment["words"] = words[:6] + [{**w, "start": w["start"] - 2.0} for w in words[6:]]
+    assert split_at_silences(segment) == [segment]  # no long silence: unchanged
+
+
+def test_recogniser_windows_are_regrouped_into_sentences():
+    from services.engines.transcript.base import regroup_segments
+
+    def seg(words: list[tuple[str, float]], speaker: str = "Speaker 1") -> dict:
+        timed = [{"word": w, "start": t, "end": t + 0.25} for w, t in words]
+        text = " ".join(w for w, _ in words)
+        return {
+            "start": words[0][1],
+            "end": words[-1][1] + 0.25,
+            "text": text,
+            "speaker": speaker,
+            "words": timed,
+        }
+
+    # A recogniser's window ends inside the second sentence (as Whisper's 30 s windows do).
+    window1 = seg([("It", 0.0), ("rained.", 0.3), ("Then", 0.8), ("the", 1.1)])
+    window2 = seg([("sun", 1.4), ("came", 1.7), ("out.", 2.0)])
+    regrouped = regroup_segments([window1, window2])
+    assert [s["text"] for s in regrouped] == ["It rained.", "Then the sun came out."]
+    assert regrouped[1]["start"] == 0.8 and regrouped[1]["end"] == 2.25
+    # Speaker turns or missing word timings: left as they are.
+    turns = [window1, seg([("sun", 1.4)], speaker="Speaker 2")]
+    assert regroup_segments(turns) == turns
+    bare = [{**window1, "words": []}, window2]
+    assert regroup_segments(bare) == bare
+
+
+def test_word_pieces_are_joined_without_spaces():
+    from services.engines.transcript.base import join_words
+
+    assert join_words([" He", " was", " ill", "-disposed", ",", " wasn", "'t", " he?"]) == (
+        "He was ill-disposed, wasn't he?"
+    )

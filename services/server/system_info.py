@@ -8,6 +8,7 @@ import subprocess
 from functools import cache
 from pathlib import Path
 
+from services.engines.bundled_models import describe_models
 from services.engines.registry import engine_kinds, list_engines
 
 # Tool -> the argument that prints its version on the first line.
@@ -48,10 +49,11 @@ def disk_space(directory: Path) -> dict:
 
 
 def system_info(data_dir: Path, executor: str = "local") -> dict:
-    """Return the tools found, the engines of every kind and the free disk of DATA_DIR."""
+    """Return the tools, the engines of every kind, the bundled models and DATA_DIR's free disk."""
     return {
         "tools": [tool_version(name) for name in TOOLS],
-        "engines": {kind: list_engines(kind) for kind in engine_kinds()},
+        "engines": {kind: list_engines(kind, data_dir) for kind in engine_kinds()},
+        "models": describe_models(),
         "disk": disk_space(Path(data_dir)),
         "executor": executor,
     }

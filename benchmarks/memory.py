@@ -1,0 +1,83 @@
+"""Peak memory while a run goes on: the server process itself and its worker process groups."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+PROC = Path("/proc")
+
+
+def _status(pid: int) -> dict[str, str]:
+    """Return a process's /proc status fields (empty once it is gone)."""
+    try:
+        lines = (PROC / str(pid) / "status").read_text().splitlines()
+    except OSError:
+        return {}
+    return dict(line.split(":", 1) for line in lines if ":" in line)
+
+
+def rss_bytes(pid: int) -> int:
+    """Return a process's resident memory in bytes (0 once it is gone)."""
+    value = _status(pid).get("VmRSS", "0 kB").split()[0]
+    return int(value) * 1024
+
+
+def _stat_fields(pid: int) -> list[str]:
+    """Return the fields of /proc/<pid>/stat after the command name."""
+    try:
+        text = (PROC / str(pid) / "stat").read_text()
+    except OSError:
+        return []
+    return text.rsplit(")", 1)[1].split()
+
+
+def groups_of_children(parent: int) -> set[int]:
+    """Return the process groups led by children of `parent` (a worker leads its own)."""
+    groups = set()
+    for entry in PROC.iterdir():
+        if entry.name.isdigit():
+            fields = _stat_fields(int(entry.name))
+            if len(fields) > 2 and int(fields[1]) == parent and int(fields[2]) == int(entry.name):
+                groups.add(int(entry.name))
+    return groups
+
+
+def group_rss(group: int) -> int:
+    """Return the summed resident memory of every process in a process group."""
+    total = 0
+    for entry in PROC.iterdir():
+        if entry.name.isdigit():
+            fields = _stat_fields(int(entry.name))
+            if len(fields) > 2 and int(fields[2]) == group:
+                total += rss_bytes(int(entry.name))
+    return total
+
+
+class PeakMemory:
+    """Sample the server's RSS and its workers' group RSS every `interval` s, keep the peaks."""
+
+    def __init__(self, interval: float = 0.5) -> None:
+        self.interval = interval
+        self.server_start = rss_bytes(os.getpid())
+        self.server_peak = self.server_start
+        self.worker_peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="peak-memory", daemon=True)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.server_end = rss_bytes(os.getpid())
+
+    def _run(self) -> None:
+        me = os.getpid()
+        while not self._stop.wait(self.interval):
+            self.server_peak = max(self.server_peak, rss_bytes(me))
+            for group in groups_of_children(me):
+                self.worker_peak = max(self.worker_peak, group_rss(group))

@@ -1,0 +1,1 @@
+"""What the server itself keeps: browser logins, database health, what the machine offers."""
