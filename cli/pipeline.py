@@ -74,6 +74,9 @@ def run_request(source: str, episode_id: str | None, preset: str | None, stages)
     "of the source and at most 10 minutes.",
 )
 @click.option("--quiet", is_flag=True, help="Show progress only, not the log.")
+@click.option(
+    "--force", is_flag=True, help="Rerun every stage, also those whose inputs are unchanged."
+)
 def run_command(
     source: str,
     stages_text: str | None,
@@ -81,6 +84,7 @@ def run_command(
     episode_id: str | None,
     target_text: str | None,
     quiet: bool,
+    force: bool,
 ) -> None:
     """Run stages on SOURCE (a URL or a local video file) with a live progress bar."""
     if not source and not episode_id:
@@ -93,6 +97,7 @@ def run_command(
     try:
         request = run_request(source, episode_id, preset, stages)
         request.options["target_seconds"] = target
+        request.force = force
         episode, session = controller.execute(request)
     except (ClientError, ValueError) as exc:
         click.echo(f"Error: {exc}", err=True)

@@ -11,9 +11,11 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,6 +106,58 @@ def take(base: str, episode_id: str, out: Path, width: int, scheme: str) -> list
     return shots
 
 
+def audio_only(video: Path, out: Path) -> Path:
+    """Write the sample's sound alone as an mp3 with a title tag (a podcast episode)."""
+    command = ["ffmpeg", "-v", "error", "-y", "-i", str(video), "-vn", "-c:a", "libmp3lame"]
+    command += ["-q:a", "4", "-metadata", "title=Garden Talk, episode 12", str(out)]
+    subprocess.run(command, check=True)
+    return out
+
+
+def take_audio_episode(base: str, audio: Path, out: Path, width: int, scheme: str) -> Path:
+    """Run all seven stages on an audio-only upload; screenshot its episode page."""
+    import requests
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+
+    with open(audio, "rb") as handle:
+        created = requests.post(
+            f"{base}/episodes/api/episodes", files={"file": (audio.name, handle)}, timeout=60
+        )
+    created.raise_for_status()
+    episode_id = created.json()["episode_id"]
+    started = requests.post(f"{base}/pipeline/execute", json={"episode_id": episode_id}, timeout=30)
+    started.raise_for_status()
+    session_id = started.json()["session_id"]
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        status = requests.get(f"{base}/pipeline/status/{session_id}", timeout=10).json()
+        if status["status"] not in ("queued", "running"):
+            break
+        time.sleep(1)
+    shot = out / "episode-audio-only.png"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(
+            base_url=base, viewport={"width": width, "height": 900}, color_scheme=scheme
+        )
+        page.goto(f"/episodes/{episode_id}")
+        page.wait_for_selector("#final-video")
+        page.wait_for_function("() => document.querySelector('#final-video').readyState >= 1")
+        page.evaluate(
+            """() => new Promise((done) => {
+                const video = document.querySelector('#final-video');
+                video.addEventListener('seeked', done, { once: true });
+                video.currentTime = 12;
+            })"""
+        )
+        page.wait_for_load_state("networkidle")
+        page.screenshot(path=shot, full_page=True)
+        browser.close()
+    return shot
+
+
 def main(argv: list[str] | None = None) -> int:
     """Generate a sample, run it through the UI and write the screenshots."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -131,6 +185,8 @@ def main(argv: list[str] | None = None) -> int:
             episode_id = upload(base, video)
             for path in take(base, episode_id, args.out, args.width, args.scheme):
                 print(path)
+            podcast = audio_only(video, Path(tmp) / "garden-talk-12.mp3")
+            print(take_audio_episode(base, podcast, args.out, args.width, args.scheme))
         finally:
             server.shutdown()
             controller = app.extensions["clipcast.pipeline"]

@@ -197,7 +197,9 @@ def _unchanged(
         return False
     if spec.previous_fingerprint(stage.number) != fingerprint:
         return False
-    return all(artifact_exists(key, files, options) for key in stage.outputs)
+    if not all(artifact_exists(key, files, options) for key in stage.outputs):
+        return False
+    return stage.outputs_untouched(files, options)
 
 
 def _relative(outputs: dict) -> dict:

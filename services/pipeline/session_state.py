@@ -276,7 +276,7 @@ def on_stage_completed(state: SessionState, event: dict) -> list[Effect]:
 
 
 def on_stage_skipped(state: SessionState, event: dict) -> list[Effect]:
-    """A resumed run skipped an unchanged stage."""
+    """A run reused a stage whose inputs and options are unchanged (status skipped)."""
     number = int(event["stage"])
     row = state.set_stage(
         number,

@@ -11,12 +11,13 @@ from typing import cast
 from services.engines.registry import get_engine
 from services.engines.tts.base import TTSEngine
 from services.engines.tts.cache import SpeechCache, cache_key
-from services.episodes.files import is_safe_id
+from services.episodes.files import EpisodeFiles, is_safe_id
 from services.episodes.script import load_script, narration_sections
 from services.media.ffmpeg import probe, stream_of
 from services.media.jobs import Job, run_jobs
 from services.media.narration_audio import normalise_narration
 from services.run.errors import EngineUnavailableError, InputMissingError, InvalidInputError
+from services.run.options import RunOptions
 from services.run.words import plural
 from services.stages.base import Stage, StageContext
 from services.stages.narration_manifest import NarrationManifest
@@ -59,6 +60,19 @@ class AudioStage(Stage):
             ],
             "narration_seconds": round(total, 3),
         }
+
+    @classmethod
+    def outputs_untouched(cls, files: EpisodeFiles, options: RunOptions) -> bool:
+        """Tell whether every spoken WAV is still the one stage 5 wrote (none was replaced)."""
+        if options.audio_method == "manual":
+            return True  # the recordings are inputs of the fingerprint
+        manifest = NarrationManifest(files.audio_dir)
+        try:
+            sections = narration_sections(load_script(files.script))
+        except (OSError, ValueError, AttributeError):
+            return False
+        ids = [str(s.get("section_id")) for s in sections]
+        return all(is_safe_id(i) and manifest.untouched(i, files.section_audio(i)) for i in ids)
 
     def _speak_changed(
         self, ctx: StageContext, sections: list[dict], manifest: NarrationManifest, work: Path

@@ -40,6 +40,11 @@ class Stage:
         raise NotImplementedError
 
     @classmethod
+    def outputs_untouched(cls, files: EpisodeFiles, options: RunOptions) -> bool:
+        """Tell whether the outputs are still the files this stage wrote (checked before reuse)."""
+        return True
+
+    @classmethod
     def sub_stage_weights(cls) -> tuple[float, ...]:
         """Return one positive weight per sub-stage."""
         weights = cls.weights or tuple(1.0 for _ in cls.sub_stages)

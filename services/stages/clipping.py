@@ -16,7 +16,7 @@ from pathlib import Path
 import ffmpeg
 
 from services.atomic import atomic_output, read_json, write_json_atomic
-from services.episodes.files import is_safe_id
+from services.episodes.files import EpisodeFiles, is_safe_id
 from services.episodes.script import clip_sections, load_script
 from services.media.ffmpeg import (
     FFmpegError,
@@ -37,6 +37,7 @@ from services.media.smart_cut import (
     smart_cut,
 )
 from services.run.errors import InputMissingError, InvalidInputError, ToolError
+from services.run.options import RunOptions
 from services.stages.base import Stage, StageContext
 
 MANIFEST_NAME = "clips.json"
@@ -214,6 +215,24 @@ class ClippingStage(Stage):
     weights = (0.03, 0.92, 0.05)
     inputs = ("script", "original_video")
     outputs = ("clips",)
+
+    @classmethod
+    def outputs_untouched(cls, files: EpisodeFiles, options: RunOptions) -> bool:
+        """Tell whether every scripted clip is still the file clips.json recorded (by size)."""
+        try:
+            recorded = read_json(files.video_dir / MANIFEST_NAME).get("clips") or {}
+            sections = clip_sections(load_script(files.script))
+        except (OSError, ValueError, AttributeError):
+            return False
+        for section in sections:
+            clip_id = str(section.get("clip_id") or section.get("section_id") or "")
+            entry = recorded.get(clip_id) if isinstance(recorded, dict) else None
+            path = files.clip(clip_id)
+            if not is_safe_id(clip_id) or not isinstance(entry, dict) or not path.exists():
+                return False
+            if entry.get("size") != path.stat().st_size:
+                return False
+        return True
 
     def run(self, ctx: StageContext) -> dict:
         """Cut every clip not already cut with the same parameters; return their paths."""

@@ -44,12 +44,17 @@ class NarrationManifest:
     def seconds_if_current(self, section_id: str, key: str, wav: Path) -> float | None:
         """Return the recorded length of `wav` when it was made from `key` and is unchanged."""
         recorded = self.sections.get(section_id)
-        if not isinstance(recorded, dict) or recorded.get("key") != key:
-            return None
-        if _stat(wav) != {"size": recorded.get("size"), "mtime_ns": recorded.get("mtime_ns")}:
+        if not self.untouched(section_id, wav) or recorded.get("key") != key:
             return None
         seconds = recorded.get("seconds")
         return float(seconds) if isinstance(seconds, int | float) else None
+
+    def untouched(self, section_id: str, wav: Path) -> bool:
+        """Tell whether `wav` is still the file recorded for the section (size and mtime)."""
+        recorded = self.sections.get(section_id)
+        if not isinstance(recorded, dict):
+            return False
+        return _stat(wav) == {"size": recorded.get("size"), "mtime_ns": recorded.get("mtime_ns")}
 
     def record(self, section_id: str, key: str, wav: Path, seconds: float) -> None:
         """Store what a finished WAV was made from (atomically, safe from several threads)."""

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from models import PipelineSession, StageRun, db
 from services.atomic import read_json, write_json_atomic
 from services.episodes.files import EpisodeFiles
 from services.pipeline.fingerprint import stage_fingerprint
@@ -83,6 +85,16 @@ def test_missing_outputs_are_made_again_even_with_the_same_fingerprint(tmp_path:
     files.section_audio("outro").unlink()
     assert _kinds(_run(tmp_path, previous)) == ["stage_started", "stage_completed"]
     assert files.section_audio("outro").exists()
+
+
+def test_a_replaced_narration_wav_is_made_again(tmp_path: Path) -> None:
+    files = scripted_episode(tmp_path)
+    previous = _fingerprint(_run(tmp_path, {}))
+    intro = files.section_audio("intro").stat().st_mtime_ns
+    files.section_audio("outro").write_bytes(b"RIFF not the speech stage 5 wrote")
+    assert _kinds(_run(tmp_path, previous)) == ["stage_started", "stage_completed"]
+    assert files.section_audio("outro").stat().st_size > 1000
+    assert files.section_audio("intro").stat().st_mtime_ns == intro
 
 
 @pytest.mark.parametrize("force", [False, True])
@@ -168,3 +180,36 @@ def test_manual_recordings_are_stage_5_inputs(tmp_path: Path) -> None:
     before = _print(5, files, tmp_path, audio_method="manual")
     files.section_audio("intro").write_bytes(b"RIFF two")
     assert _print(5, files, tmp_path, audio_method="manual") != before
+
+
+def test_reuse_is_dated_by_the_run_that_completed_the_stage(app) -> None:  # noqa: ANN001
+    add_episode_row(app, EPISODE)
+    runs = [("a", "completed", "f1", 1), ("b", "skipped", "f1", 2), ("c", "completed", "f2", 3)]
+    with app.app_context():
+        for session_id, status, fingerprint, hour in runs:
+            session = PipelineSession(id=session_id, episode_id=EPISODE, status="completed")
+            finished = datetime(2026, 12, 5, hour, tzinfo=UTC)
+            session.stage_runs = [
+                StageRun(stage=5, status=status, fingerprint=fingerprint, finished_at=finished),
+                StageRun(stage=6, status="completed", fingerprint="g", finished_at=finished),
+            ]
+            db.session.add(session)
+            db.session.commit()
+            fingerprints, times = app.extensions["clipcast.pipeline"].completed_runs(EPISODE)
+            expected = {"a": "01", "b": "01", "c": "03"}[session_id]
+            assert fingerprints["5"] == fingerprint
+            assert times["5"].startswith(f"2026-12-05T{expected}:00:00")
+        assert times["6"].startswith("2026-12-05T03:00:00")
+
+
+def test_worker_spec_carries_the_previous_times() -> None:
+    spec = WorkerSpec(
+        session_id="s",
+        episode_id="e",
+        data_dir="/d",
+        options=RunOptions(),
+        previous_fingerprints={"5": "f"},
+        previous_times={"5": COMPLETED_AT},
+    )
+    again = WorkerSpec.from_json(spec.to_json())
+    assert again.previous_time(5) == COMPLETED_AT and again.previous_time(6) is None
