@@ -33,19 +33,28 @@ if ((${#missing[@]})); then
 fi
 
 # --- Python venv -----------------------------------------------------------------------------
-REQ_FILES=(requirements.txt)
-[[ $WANT_TEST -eq 1 ]] && REQ_FILES+=(requirements-dev.txt)
-stamp="$VENV/.installed-$(cat "${REQ_FILES[@]}" | sha256sum | cut -c1-16)"
-# The test set includes the run set: after `make test`, `make run` has nothing to install.
-test_stamp="$VENV/.installed-$(cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-16)"
+# requirements*.txt say what Clipcast needs; requirements*.lock pin every package to the exact
+# version and SHA-256 the tests passed with (pip-compile --generate-hashes, Python 3.11), and
+# pip refuses anything else (--require-hashes). Another Python installs from the .txt files.
 if [[ ! -x "$VENV/bin/python" ]]; then
   say "Creating the virtual environment in $VENV"
   "$PYTHON" -m venv "$VENV"
 fi
+PY_VERSION=$("$VENV/bin/python" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')
+if [[ "$PY_VERSION" == "3.11" ]]; then
+  RUN_SET=(requirements.lock); TEST_SET=(requirements-dev.lock); PIP_CHECK=(--require-hashes)
+else
+  RUN_SET=(requirements.txt); TEST_SET=(requirements.txt requirements-dev.txt); PIP_CHECK=()
+fi
+REQ_FILES=("${RUN_SET[@]}")
+[[ $WANT_TEST -eq 1 ]] && REQ_FILES=("${TEST_SET[@]}")
+stamp="$VENV/.installed-$(cat "${REQ_FILES[@]}" | sha256sum | cut -c1-16)"
+# The test set includes the run set: after `make test`, `make run` has nothing to install.
+test_stamp="$VENV/.installed-$(cat "${TEST_SET[@]}" | sha256sum | cut -c1-16)"
 if [[ ! -f "$stamp" && ! -f "$test_stamp" ]] || [[ $WANT_TEST -eq 1 && ! -f "$stamp" ]]; then
   say "Installing Python packages (${REQ_FILES[*]})"
   "$VENV/bin/python" -m pip install -q --upgrade pip
-  for req in "${REQ_FILES[@]}"; do "$VENV/bin/pip" install -q -r "$req"; done
+  for req in "${REQ_FILES[@]}"; do "$VENV/bin/pip" install -q "${PIP_CHECK[@]}" -r "$req"; done
   rm -f "$VENV"/.installed-* && touch "$stamp"
 fi
 
