@@ -19,7 +19,7 @@ worker: setup
 	$(PY) -m flask --app app pipeline worker $(WORKER_ARGS)
 
 test: setup-test test-js
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+	$(PY) -m pytest -q --durations=10 $(PYTEST_ARGS)
 
 # The browser's session store and helpers under Node's own test runner (no packages needed).
 test-js:

@@ -60,7 +60,10 @@ def create_app(config: object | None = None) -> Flask:
         recover_orphaned_sessions(Path(app.config["DATA_DIR"]))
 
     sink = SocketIOSink(socketio)
-    app.extensions["clipcast.pipeline"] = PipelineController(app, sink, _executor(app, sink))
+    controller = PipelineController(app, sink, _executor(app, sink))
+    app.extensions["clipcast.pipeline"] = controller
+    with app.app_context():
+        controller.restart_queued()  # sessions a stopped server left waiting in its queue
 
     from cli.pipeline import pipeline_cli
 

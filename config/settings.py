@@ -74,6 +74,12 @@ def parallel_jobs() -> int:
     return jobs if jobs > 0 else max(1, os.cpu_count() or 1)
 
 
+def max_concurrent_runs() -> int:
+    """Return MAX_CONCURRENT_RUNS, the sessions run at once (default: cores // 2, in 2..8)."""
+    default = min(8, max(2, (os.cpu_count() or 1) // 2))
+    return int(env_number("MAX_CONCURRENT_RUNS", default, 1, 1000))
+
+
 class Config:
     """Settings for a normal run; every value can be overridden by the environment."""
 
@@ -131,6 +137,8 @@ class Config:
         self.CAPTION_LANGUAGE = os.environ.get("CAPTION_LANGUAGE", "en")
         # Read again by each pipeline worker from its own environment (see worker.py).
         self.PARALLEL_JOBS = parallel_jobs()
+        # Local sessions beyond this wait `queued`, in order of creation (Celery: its workers).
+        self.MAX_CONCURRENT_RUNS = max_concurrent_runs()
         # How long a write waits for a locked SQLite database before it fails, in seconds.
         self.DB_BUSY_TIMEOUT = float(os.environ.get("DB_BUSY_TIMEOUT", "30"))
         self.SQLALCHEMY_ENGINE_OPTIONS = _engine_options(

@@ -19,6 +19,8 @@ class Episode(db.Model):
     title: Mapped[str] = mapped_column(String(500), default="")
     source: Mapped[str] = mapped_column(Text, default="")
     source_kind: Mapped[str] = mapped_column(String(16), default="url")  # url | upload
+    # The uploaded file's own name (the video is stored under a generated one).
+    source_name: Mapped[str | None] = mapped_column(String(255), nullable=True)
     duration: Mapped[float | None] = mapped_column(Float, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(

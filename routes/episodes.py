@@ -1,4 +1,4 @@
-"""Episodes API: create from a URL or an upload, list, show, delete."""
+"""Episodes API: create from a URL or an upload, list, show, rename, delete."""
 
 from __future__ import annotations
 
@@ -37,8 +37,11 @@ def create_episode():  # noqa: ANN201
             current_app.config["CAPTION_LANGUAGE"],
         )
     else:
-        url = text_field(json_body(), "url", MAX_URL_LENGTH) or ""
-        episode = store.create_from_url(_data_dir(), url, current_app.config["ALLOW_PRIVATE_URLS"])
+        body = json_body()
+        url = text_field(body, "url", MAX_URL_LENGTH) or ""
+        episode = store.create_from_url(
+            _data_dir(), url, current_app.config["ALLOW_PRIVATE_URLS"], body.get("title")
+        )
     return jsonify(store.episode_listing(_data_dir(), episode)), 201
 
 
@@ -53,6 +56,17 @@ def list_episodes():  # noqa: ANN201
 def get_episode(episode_id: str):  # noqa: ANN201
     """Show one episode."""
     return store.episode_listing(_data_dir(), _episode_or_404(episode_id))
+
+
+@bp.patch("/api/episodes/<episode_id>")
+def rename_episode(episode_id: str):  # noqa: ANN201
+    """Rename an episode: JSON `{title}` (trimmed, 1-200 characters, no control characters)."""
+    episode = _episode_or_404(episode_id)
+    body = json_body()
+    if "title" not in body:
+        raise store.EpisodeError("title is required", field="title")
+    store.rename_episode(episode, body["title"])
+    return store.episode_listing(_data_dir(), episode)
 
 
 @bp.delete("/api/episodes/<episode_id>")

@@ -56,8 +56,9 @@ def execute():  # noqa: ANN201
         options=data, episode_id=episode_id, url=youtube_url, force=data.get("force") is True
     )
     episode, session = _controller().execute(run)
+    answer = _controller().start_answer(session.id)
     return jsonify(
-        status="started", session_id=session.id, episode_id=episode.id, monitoring_enabled=True
+        **answer, session_id=session.id, episode_id=episode.id, monitoring_enabled=True
     ), 202
 
 
@@ -78,7 +79,7 @@ def session_status(session_id: str):  # noqa: ANN201
 def running_status():  # noqa: ANN201
     """Return the running session's status, or idle."""
     session = _controller().active_session()
-    return session.to_status() if session else {"status": "idle"}
+    return _controller().status_of(session) if session else {"status": "idle"}
 
 
 @bp.get("/estimates/<session_id>")
@@ -137,7 +138,7 @@ def resume(session_id: str):  # noqa: ANN201
     """Start a new session that reruns only what an old one did not finish or what changed."""
     session = _controller().resume(session_id)
     return jsonify(
-        status="started",
+        **_controller().start_answer(session.id),
         session_id=session.id,
         episode_id=session.episode_id,
         resumed_from=session_id,

@@ -14,6 +14,11 @@ import re
 SOURCE_SHARE = 1 / 3  # the default final runs at most this share of the source
 MAX_DEFAULT_SECONDS = 600.0  # ... and at most ten minutes
 CLIP_SHARE = 0.75  # the clips' share of the final; the narration takes the rest
+# The narration's floor, however short the clips: a hook, an outro and a line per clip.
+MIN_NARRATION_SECONDS = 10.0
+MIN_NARRATION_SECONDS_PER_CLIP = 6.0
+# Spoken narration runs a little longer than its words-per-minute estimate (pauses, padding).
+NARRATION_MARGIN = 0.05
 _DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?$")
 
 
@@ -30,6 +35,17 @@ def resolve_target(target_seconds: float | None, source_seconds: float) -> float
 def clip_budget(target_seconds: float) -> float:
     """Return how many seconds of clips a final of `target_seconds` holds (about 75 %)."""
     return round(max(0.0, target_seconds) * CLIP_SHARE, 3)
+
+
+def narration_floor(clip_count: int) -> float:
+    """Return the least narration a final of `clip_count` clips gets (hook, outro, set-ups)."""
+    return MIN_NARRATION_SECONDS + MIN_NARRATION_SECONDS_PER_CLIP * max(0, clip_count)
+
+
+def clips_fit(target_seconds: float, clip_seconds: float, clip_count: int) -> bool:
+    """Tell whether clips of this length and count leave room for their least narration."""
+    room = max(0.0, target_seconds) * (1.0 - NARRATION_MARGIN)
+    return clip_seconds + narration_floor(clip_count) <= room
 
 
 def narration_budget(target_seconds: float, clip_seconds: float) -> float:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from services.atomic import read_json, write_json_atomic
-from services.episodes.budget import clip_budget, default_target
+from services.episodes.budget import clip_budget, clips_fit, default_target
 from services.episodes.files import EpisodeFiles
 from services.episodes.segments import (
     SEVERITIES,
@@ -152,12 +152,16 @@ def trimmed(segment: dict) -> dict:
     return cut
 
 
-def auto_selection(segments: list[dict], budget_seconds: float) -> list[dict]:
+def auto_selection(
+    segments: list[dict], budget_seconds: float, target_seconds: float | None = None
+) -> list[dict]:
     """Return the passages an automatic run narrates, in source order.
 
     The best passages (by score) fill up to `budget_seconds` of clips; a passage too long for
     what is left is trimmed to its strongest sentences (`coreTimestamps`) when those fit;
-    near-duplicates of a chosen passage are left out. At least one passage is always chosen
+    near-duplicates of a chosen passage are left out. With a `target_seconds`, a passage is
+    taken only while the clips still leave room for their least narration (a short source's
+    clips shrink so that the final keeps to its target). At least one passage is always chosen
     (trimmed when it has a core), so a run never ends without a clip.
     """
     chosen: list[dict] = []
@@ -168,7 +172,10 @@ def auto_selection(segments: list[dict], budget_seconds: float) -> list[dict]:
         options = [segment, trimmed(segment)] if "coreTimestamps" in segment else [segment]
         for option in options:
             seconds = float(option["segmentDurationInSeconds"])
-            if used + seconds <= budget_seconds:
+            fits = target_seconds is None or clips_fit(
+                target_seconds, used + seconds, len(chosen) + 1
+            )
+            if used + seconds <= budget_seconds and fits:
                 chosen.append(option)
                 used += seconds
                 break
@@ -185,11 +192,14 @@ def record_auto_selection(files: EpisodeFiles, segments: list[dict]) -> list[dic
     target for the source's length; returns the chosen segments in source order.
     """
     try:
-        budget = float(read_json(files.analysis).get("clip_budget_seconds") or 0.0)
+        analysis = read_json(files.analysis)
+        budget = float(analysis.get("clip_budget_seconds") or 0.0)
+        target = float(analysis.get("target_seconds") or 0.0)
     except (OSError, ValueError, TypeError, AttributeError):
-        budget = 0.0
-    budget = budget or clip_budget(default_target(source_seconds(files)))
-    chosen = auto_selection(segments, budget)
+        budget, target = 0.0, 0.0
+    target = target or default_target(source_seconds(files))
+    budget = budget or clip_budget(target)
+    chosen = auto_selection(segments, budget, target or None)  # None: the length is unknown
     write_selection(files, chosen, "auto")
     return chosen
 

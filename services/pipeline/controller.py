@@ -23,6 +23,7 @@ from services.pipeline.ending import end_until_recorded
 from services.pipeline.events import EventSink
 from services.pipeline.faults import describe_fault, is_disk_full, storage_faults
 from services.pipeline.recorder import SessionRecorder
+from services.pipeline.recovery import orphaned_queued_sessions
 from services.pipeline.spec import WorkerSpec
 from services.pipeline.validation import stage_dependency_errors
 from services.run.errors import ClientError
@@ -228,10 +229,17 @@ class PipelineController:
             if "unique" not in str(exc).lower():
                 raise
             raise SessionConflict(f"episode {episode.id} already has a running session") from exc
-        fingerprints, times = self.completed_runs(episode.id)
-        spec = WorkerSpec(
-            session_id=session.id,
-            episode_id=episode.id,
+        self._submit(session, self._worker_spec(session.id, episode.id, options, force))
+        return session
+
+    def _worker_spec(
+        self, session_id: str, episode_id: str, options: RunOptions, force: bool
+    ) -> WorkerSpec:
+        """Return what a session's worker needs, with the episode's last completed runs."""
+        fingerprints, times = self.completed_runs(episode_id)
+        return WorkerSpec(
+            session_id=session_id,
+            episode_id=episode_id,
             data_dir=str(self.data_dir),
             options=options,
             allow_private_urls=bool(self.app.config.get("ALLOW_PRIVATE_URLS")),
@@ -239,8 +247,32 @@ class PipelineController:
             previous_fingerprints=fingerprints,
             previous_times=times,
         )
-        self._submit(session, spec)
-        return session
+
+    def restart_queued(self) -> list[str]:
+        """Queue again, oldest first, the sessions a stopped process left waiting (start-up)."""
+        restarted = []
+        for session in orphaned_queued_sessions():
+            try:
+                self._requeue(session)
+            except Exception as exc:  # noqa: BLE001 - one bad session must not stop start-up
+                log.exception("queued session %s could not be queued again", session.id)
+                db.session.rollback()
+                reason = f"could not be queued again after a restart: {exc}"
+                end_until_recorded(session.id, self.sink, self.data_dir, "failed", reason, 3)
+                continue
+            restarted.append(session.id)
+        return restarted
+
+    def _requeue(self, session: PipelineSession) -> None:
+        """Hand a left-over queued session to this process's executor (local runs only)."""
+        if self.executor.name != "local":
+            raise PipelineError("the server now runs sessions with another executor")
+        session.owner_pid = os.getpid()
+        db.session.commit()
+        episode = db.session.get(Episode, session.episode_id)
+        options = RunOptions.from_dict(session.options or {})
+        options.source, options.source_kind = episode.source, episode.source_kind
+        self._submit(session, self._worker_spec(session.id, episode.id, options, False))
 
     def _submit(self, session: PipelineSession, spec: WorkerSpec) -> None:
         """Hand a session to the executor; a session that could not start is ended, not left."""
@@ -325,11 +357,28 @@ class PipelineController:
             return "interrupted"
         return "not_running"
 
+    def queue_position(self, session_id: str) -> int | None:
+        """Return a queued session's place in line (1 = next), None when not waiting here."""
+        position = getattr(self.executor, "queue_position", None)  # Celery: its own queue
+        return position(session_id) if position else None
+
+    def start_answer(self, session_id: str) -> dict:
+        """Return how a started session stands: `started`, or `queued` with its place in line."""
+        position = self.queue_position(session_id)
+        return {"status": "queued" if position else "started", "queue_position": position}
+
+    def status_of(self, session: PipelineSession) -> dict:
+        """Return a session's status as API.md describes it, with its `queue_position`."""
+        status = session.to_status()
+        queued = session.status == "queued"
+        status["queue_position"] = self.queue_position(session.id) if queued else None
+        return status
+
     def status(self, session_id: str) -> dict | None:
         """Return a session's status as API.md describes it."""
         db.session.expire_all()
         session = db.session.get(PipelineSession, session_id)
-        return session.to_status() if session else None
+        return self.status_of(session) if session else None
 
     def logs(self, session_id: str, after: int = 0, limit: int = 1000) -> list[dict]:
         """Return log records with seq > after, oldest first."""
@@ -346,7 +395,7 @@ class PipelineController:
         rows = db.session.scalars(
             select(PipelineSession).order_by(PipelineSession.created_at.desc()).limit(limit)
         )
-        return [r.to_status() for r in rows]
+        return [self.status_of(r) for r in rows]
 
 
 def get_controller(app: Flask) -> PipelineController:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import unicodedata
 import uuid
 from pathlib import Path
 from typing import BinaryIO
@@ -15,6 +16,7 @@ from models.session import ACTIVE_STATUSES
 from services.atomic import atomic_output, write_json_atomic
 from services.episodes.artifacts import artifact_exists
 from services.episodes.files import EpisodeFiles
+from services.episodes.labels import display_title
 from services.media.ffmpeg import failure_reason
 from services.pipeline.faults import StorageFault, disk_full_message, is_disk_full
 from services.run.errors import ClientError
@@ -48,6 +50,7 @@ AUDIO_DEMUXERS = {
 }
 MEDIA_DEMUXERS = {**VIDEO_DEMUXERS, **AUDIO_DEMUXERS}
 SUBTITLE_EXTENSIONS = (".vtt", ".srt")
+MAX_TITLE_LENGTH = 200
 
 
 class EpisodeError(ClientError):
@@ -59,8 +62,33 @@ def new_episode_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
-def url_episode(url: str, allow_private: bool) -> Episode:
-    """Return a URL's episode after its safety check: the stored one, else a new unsaved one."""
+def clean_title(value: object) -> str:
+    """Return a title trimmed; refuse (400, field "title") a non-string, empty, long or control."""
+    if not isinstance(value, str):
+        raise EpisodeError("title must be a string", field="title")
+    title = value.strip()
+    if not title:
+        raise EpisodeError("title must not be empty", field="title")
+    if len(title) > MAX_TITLE_LENGTH:
+        raise EpisodeError(f"title is longer than {MAX_TITLE_LENGTH} characters", field="title")
+    if any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in title):
+        raise EpisodeError("title must not contain control characters", field="title")
+    return title
+
+
+def rename_episode(episode: Episode, title: object) -> Episode:
+    """Give an episode a new title (validated by `clean_title`) and store it."""
+    episode.title = clean_title(title)
+    db.session.commit()
+    return episode
+
+
+def url_episode(url: str, allow_private: bool, title: str | None = None) -> Episode:
+    """Return a URL's episode after its safety check: the stored one, else a new unsaved one.
+
+    A new episode takes `title` (the URL's probed title) when given, else the URL itself.
+    """
+    shown = clean_title(title) if title is not None else None
     url = (url or "").strip() if isinstance(url, str) else ""
     if not url:
         raise EpisodeError("a video URL is required", field="url")
@@ -70,8 +98,10 @@ def url_episode(url: str, allow_private: bool) -> Episode:
         raise EpisodeError(str(exc), field="url") from exc
     existing = db.session.scalars(select(Episode).where(Episode.source == url)).first()
     if existing is not None:
+        if shown and existing.title == existing.source:
+            existing.title = shown  # still named by its URL: take the probed title
         return existing
-    return Episode(id=new_episode_id(), title=url, source=url, source_kind="url")
+    return Episode(id=new_episode_id(), title=shown or url, source=url, source_kind="url")
 
 
 def is_saved(episode: Episode) -> bool:
@@ -95,12 +125,14 @@ def discard_new(data_dir: Path, episode_id: str) -> None:
     shutil.rmtree(EpisodeFiles.for_episode(data_dir, episode_id).root, ignore_errors=True)
 
 
-def create_from_url(data_dir: Path, url: str, allow_private: bool) -> Episode:
+def create_from_url(
+    data_dir: Path, url: str, allow_private: bool, title: str | None = None
+) -> Episode:
     """Return the episode of a URL, creating it (after the URL safety check) when new."""
-    episode = url_episode(url, allow_private)
+    episode = url_episode(url, allow_private, title)
     if not is_saved(episode):
         save_new(data_dir, episode)
-        db.session.commit()
+    db.session.commit()
     return episode
 
 
@@ -186,6 +218,7 @@ def create_from_stream(
         id=new_episode_id(),
         title=title or Path(filename).stem[:200] or "upload",
         source_kind="upload",
+        source_name=Path(filename).name[:255] or None,
     )
     files = EpisodeFiles.for_episode(data_dir, episode.id)
     target = files.source_dir / f"video{extension}"
@@ -292,8 +325,10 @@ def latest_session(episode_id: str) -> PipelineSession | None:
 def episode_listing(data_dir: Path, episode: Episode) -> dict:
     """Return an episode as the episodes API lists it."""
     last = latest_session(episode.id)
+    same_title = db.session.scalars(select(Episode).where(Episode.title == episode.title)).all()
     return {
         **episode.summary(),
+        "display_title": display_title(episode, same_title),
         "stages": stage_states(data_dir, episode),
         "last_session": last.to_status() if last else None,
         "paths": EpisodeFiles.for_episode(data_dir, episode.id).page_paths(),

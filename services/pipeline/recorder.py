@@ -260,9 +260,14 @@ class SessionRecorder:
         except (OSError, ValueError):
             return
         values = {}
-        # An upload keeps the name the user gave it; a URL takes the video's own title.
+        # An upload keeps the name the user gave it; a URL still named by its address takes
+        # the video's own title (a title the user chose is kept).
         if meta.get("title") and meta.get("source_kind") == "url":
-            values["title"] = str(meta["title"])[:500]
+            db.session.execute(
+                update(Episode)
+                .where(Episode.id == self.episode_id, Episode.title == Episode.source)
+                .values(title=str(meta["title"])[:500])
+            )
         if meta.get("duration"):
             values["duration"] = float(meta["duration"])
         if values:

@@ -49,17 +49,36 @@ def end_orphan_worker(pid: int | None) -> bool:
     return True
 
 
-def recover_orphaned_sessions(data_dir: Path) -> list[str]:
-    """Mark this host's active sessions whose owner process is gone as interrupted."""
+def _orphaned(statuses: tuple[str, ...]) -> list[PipelineSession]:
+    """Return this host's local sessions in `statuses` whose owner process is gone, oldest first."""
     host = socket.gethostname()
     rows = db.session.scalars(
-        select(PipelineSession).where(
-            PipelineSession.status.in_(ACTIVE_STATUSES), PipelineSession.executor == "local"
-        )
+        select(PipelineSession)
+        .where(PipelineSession.status.in_(statuses), PipelineSession.executor == "local")
+        .order_by(PipelineSession.created_at)
     ).all()
+    return [s for s in rows if s.worker_host in (None, host) and not process_alive(s.owner_pid)]
+
+
+def never_started(session: PipelineSession) -> bool:
+    """Tell whether a session is still waiting in the queue (no worker ever ran it)."""
+    return session.status == "queued" and session.worker_pid is None and not session.started_at
+
+
+def orphaned_queued_sessions() -> list[PipelineSession]:
+    """Return the queued sessions of a process that is gone, oldest first: to queue again."""
+    return [s for s in _orphaned(("queued",)) if never_started(s)]
+
+
+def recover_orphaned_sessions(data_dir: Path) -> list[str]:
+    """Mark this host's active sessions whose owner process is gone as interrupted.
+
+    Sessions that were still waiting in the queue are left queued: the controller queues them
+    again (`PipelineController.restart_queued`).
+    """
     recovered = []
-    for session in rows:
-        if session.worker_host not in (None, host) or process_alive(session.owner_pid):
+    for session in _orphaned(ACTIVE_STATUSES):
+        if never_started(session):
             continue
         killed = end_orphan_worker(session.worker_pid)
         reason = "Clipcast stopped while this session ran; earlier stages are kept: resume it"

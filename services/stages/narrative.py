@@ -25,17 +25,13 @@ from services.engines.narrative.base import (
 from services.engines.narrative.passages import episode_speakers, passage_facts, readable_title
 from services.engines.narrative.template import TemplateCheckError
 from services.engines.registry import get_engine
-from services.episodes.budget import narration_budget, resolve_target
+from services.episodes.budget import narration_budget, narration_floor, resolve_target
 from services.episodes.segments import SegmentsError, chronological, load_segments, segment_bounds
 from services.episodes.selection import record_auto_selection, user_selection_is_current
 from services.library.prompts import PromptNotFound, find_prompt, list_prompts
 from services.run.errors import InputMissingError, InvalidInputError
 from services.run.words import plural
 from services.stages.base import Stage, StageContext
-
-# The narration's floor, however short the clips: a line per clip and a hook and outro.
-MIN_NARRATION_SECONDS_PER_CLIP = 6.0
-MIN_NARRATION_SECONDS = 10.0
 
 
 class NarrativeStage(Stage):
@@ -232,8 +228,7 @@ class NarrativeStage(Stage):
         target = resolve_target(ctx.options.target_seconds, source_seconds)
         if target > 0:
             budget = min(budget, narration_budget(target, clips))
-        floor = MIN_NARRATION_SECONDS + MIN_NARRATION_SECONDS_PER_CLIP * len(segments)
-        return round(max(budget, floor), 1)
+        return round(max(budget, narration_floor(len(segments))), 1)
 
     def _metadata(self, ctx: StageContext, script: dict, engine: str, source: str) -> dict:
         """Return script_metadata: where the script came from and how long it runs."""

@@ -10,6 +10,9 @@ let stages = [];
 let episodesById = new Map();
 
 // ---------------------------------------------------------------------- episodes table
+/** An episode's name in a list: the server's display_title tells same-titled episodes apart. */
+const label = (episode) => episode.display_title || episode.title || episode.episode_id;
+
 function sourceCell(episode) {
   if (episode.source_kind === "upload") return el("span", { class: "muted", text: "Uploaded file" });
   return el("span", { class: "source-url", title: episode.source, text: episode.source });
@@ -24,7 +27,7 @@ function lastRunCell(session) {
 /** Links to the segment picker (once analysed) and the narration page (once scripted). */
 function curationLinks(episode) {
   const id = encodeURIComponent(episode.episode_id);
-  const name = episode.title || episode.episode_id;
+  const name = label(episode);
   return [
     episode.stages?.["3"] === "complete" ? el("a", { class: "btn btn-small", href: `/segments/episode/${id}`, text: "Segments",
       attrs: { "aria-label": `Choose the segments of ${name}` } }) : null,
@@ -38,20 +41,20 @@ function episodeRow(episode) {
   const rowError = el("p", { class: "field-error", hidden: true, attrs: { role: "alert" } });
   const deleteButton = el("button", {
     type: "button", class: "btn btn-small btn-danger", text: "Delete",
-    attrs: { "aria-label": `Delete ${episode.title || episode.episode_id}` },
+    attrs: { "aria-label": `Delete ${label(episode)}` },
   });
   deleteButton.addEventListener("click", () => deleteEpisode(episode, deleteButton, rowError));
   return el("tr", { dataset: { episode: episode.episode_id } },
     el("td", { dataset: { label: "Title" } },
-      el("a", { class: "episode-link", href: `/episodes/${id}`, text: episode.title || episode.episode_id })),
+      el("a", { class: "episode-link", href: `/episodes/${id}`, text: label(episode) })),
     el("td", { dataset: { label: "Source" }, class: "cell-source" }, sourceCell(episode)),
     el("td", { dataset: { label: "Duration" }, class: "num", text: fmt.duration(episode.duration) }),
     el("td", { dataset: { label: "Stages" } }, stageChips(stages, episode.stages)),
     el("td", { dataset: { label: "Last run" } }, lastRunCell(episode.last_session)),
     el("td", { dataset: { label: "Actions" }, class: "cell-actions" },
       el("div", { class: "actions" },
-        el("a", { class: "btn btn-small", href: `/episodes/${id}`, text: "Open", attrs: { "aria-label": `Open ${episode.title || episode.episode_id}` } }),
-        el("a", { class: "btn btn-small", href: `/pipeline/?episode=${id}`, text: "Run", attrs: { "aria-label": `Run stages on ${episode.title || episode.episode_id}` } }),
+        el("a", { class: "btn btn-small", href: `/episodes/${id}`, text: "Open", attrs: { "aria-label": `Open ${label(episode)}` } }),
+        el("a", { class: "btn btn-small", href: `/pipeline/?episode=${id}`, text: "Run", attrs: { "aria-label": `Run stages on ${label(episode)}` } }),
         curationLinks(episode),
         deleteButton),
       rowError));
@@ -72,7 +75,7 @@ async function loadEpisodes() {
 }
 
 async function deleteEpisode(episode, button, rowError) {
-  const name = episode.title || episode.episode_id;
+  const name = label(episode);
   const yes = await confirmDialog({
     title: "Delete this episode?",
     message: `“${name}” and every file made from it (video, transcript, script, audio, clips, final video) will be deleted. This cannot be undone.`,
@@ -101,17 +104,23 @@ function showCreated(episode, how) {
   const result = byId("new-result");
   const id = encodeURIComponent(episode.episode_id);
   result.replaceChildren(
-    `${how} “${episode.title || episode.episode_id}”. `,
+    `${how} “${label(episode)}”. `,
     el("a", { href: `/episodes/${id}`, text: "Open the episode" }), " or ",
     el("a", { href: `/pipeline/?episode=${id}`, text: "run the pipeline on it" }), ".");
   result.hidden = false;
-  announce(`${how} ${episode.title || episode.episode_id}.`);
+  announce(`${how} ${label(episode)}.`);
 }
 
 function setFieldError(input, node, message) {
   say(node, message);
   if (message) input.setAttribute("aria-invalid", "true");
   else input.removeAttribute("aria-invalid");
+}
+
+/** `{title}` to create a URL's episode with when the probe knew a real title, else `{}`. */
+function probedTitle(answer, url) {
+  const title = typeof answer?.title === "string" ? answer.title.trim().slice(0, 200).trim() : "";
+  return title && title !== url && title !== answer.url ? { title } : {};
 }
 
 function initUrlForm() {
@@ -121,8 +130,10 @@ function initUrlForm() {
   const preview = byId("url-preview");
   const button = byId("url-submit");
   let previewed = null; // the URL the preview shows: the next submit adds it
+  let answerShown = null; // the probe's answer for `previewed`
   const reset = () => {
     previewed = null;
+    answerShown = null;
     preview.hidden = true;
     preview.replaceChildren();
     button.textContent = "Preview";
@@ -142,12 +153,13 @@ function initUrlForm() {
         button.textContent = "Checking…";
         const answer = await probeUrl(url);
         previewed = url;
+        answerShown = answer;
         preview.replaceChildren(previewCard(answer));
         preview.hidden = false;
         announce(`Found ${answer.title}. Choose Add episode to add it.`);
         return;
       }
-      const episode = await postJSON("/episodes/api/episodes", { url });
+      const episode = await postJSON("/episodes/api/episodes", { url, ...probedTitle(answerShown, url) });
       setFieldError(input, error, "");
       input.value = "";
       showCreated(episode, "Added");
@@ -281,7 +293,7 @@ function sessionItem(session) {
   return el("li", { class: "session-item", dataset: { session: session.session_id } },
     statusBadge(session.status),
     el("div", { class: "session-main" },
-      el("a", { href: `/pipeline/?session=${encodeURIComponent(session.session_id)}`, text: episode?.title || `Episode ${session.episode_id}` }),
+      el("a", { href: `/pipeline/?session=${encodeURIComponent(session.session_id)}`, text: episode ? label(episode) : `Episode ${session.episode_id}` }),
       el("span", { class: "muted", text: ` · stages ${stageList(session.selected_stages)} · ${fmt.ago(session.created_at)} · ${sessionDuration(session)}` })),
     progress);
 }

@@ -1,6 +1,6 @@
 // The episode page: every artifact with a player or viewer, the live run, and the run history.
-import { del, episodeFileUrl, getJSON, isActive, loadStages, mediaUrl, optional } from "./api.js";
-import { announce, byId, debounce, el, say } from "./dom.js";
+import { del, episodeFileUrl, getJSON, isActive, loadStages, mediaUrl, optional, request } from "./api.js";
+import { announce, byId, debounce, el, fieldError, say } from "./dom.js";
 import * as fmt from "./format.js";
 import { LogConsole } from "./logconsole.js";
 import { createMonitor } from "./monitor.js";
@@ -405,6 +405,68 @@ function listenLive() {
   });
 }
 
+/** Show a new title in the heading and the tab (textContent only). */
+function showTitle(title) {
+  byId("episode-title").textContent = title;
+  document.title = `${title} · Clipcast`;
+}
+
+/** "Rename" turns the heading into an input: Enter saves (PATCH), Escape cancels. */
+function initRename() {
+  const button = byId("rename-episode");
+  const heading = byId("episode-title");
+  const error = byId("rename-error");
+  let input = null;
+  const close = () => {
+    input?.remove();
+    input = null;
+    heading.hidden = false;
+    button.disabled = false;
+    button.focus();
+  };
+  const save = async () => {
+    const title = input.value.trim();
+    if (!title) {
+      fieldError(input, error, "Enter a title: 1 to 200 characters.");
+      return;
+    }
+    input.disabled = true;
+    try {
+      episode = await request("PATCH", `/episodes/api/episodes/${encodeURIComponent(episodeId)}`, { title });
+      fieldError(input, error, "");
+      showTitle(episode.title);
+      close();
+      announce(`Renamed to ${episode.title}.`);
+    } catch (problem) {
+      input.disabled = false;
+      fieldError(input, error, problem.message);
+      input.focus();
+    }
+  };
+  button.addEventListener("click", () => {
+    if (input) return;
+    input = el("input", {
+      type: "text", class: "title-input", id: "episode-title-input", value: heading.textContent,
+      attrs: { "aria-label": "Episode title", maxlength: "200", "aria-describedby": "rename-error" },
+    });
+    input.addEventListener("keydown", (event) => {
+      if (event.key === "Enter") {
+        event.preventDefault();
+        save();
+      } else if (event.key === "Escape") {
+        event.preventDefault();
+        fieldError(input, error, "");
+        close();
+      }
+    });
+    heading.hidden = true;
+    heading.after(input);
+    button.disabled = true;
+    input.focus();
+    input.select();
+  });
+}
+
 function initDelete() {
   const button = byId("delete-episode");
   button.addEventListener("click", async () => {
@@ -430,6 +492,7 @@ function initDelete() {
 }
 
 async function main() {
+  initRename();
   initDelete();
   document.addEventListener("click", (event) => {
     const button = event.target.closest("button[data-seek]");

@@ -10,6 +10,7 @@ import { EVENT_NAMES, SessionStore, STATUS_WORDS } from "./sessionstore.js";
 import { isConnected, on, onConnect, onConnectionState } from "./socket.js";
 
 const STATE_TIMEOUT_MS = 6000;
+const QUEUE_POLL_MS = 3000; // a queued run's place in line changes without an event
 
 /** Build a monitor in `root` once the stage list is known. */
 export async function createMonitor(root, options = {}) {
@@ -75,6 +76,9 @@ export class PipelineMonitor {
     setInterval(() => {
       if (this.session && isActive(this.session.status)) this.render();
     }, 1000);
+    setInterval(() => {
+      if (this.session?.status === "queued" && !this.store.awaiting) this.requestState();
+    }, QUEUE_POLL_MS);
   }
 
   /** Do what the store says an applied payload asks for. */

@@ -4,7 +4,7 @@ import { isActive } from "./api.js";
 import { el } from "./dom.js";
 import * as fmt from "./format.js";
 import { CONNECTION_WORDS } from "./socket.js";
-import { STATUS_WORDS, subStageIndex } from "./sessionstore.js";
+import { queuedWords, STATUS_WORDS, subStageIndex } from "./sessionstore.js";
 
 export class MonitorView {
   /**
@@ -114,6 +114,7 @@ export class MonitorView {
     this.statusText.dataset.status = status;
     this.statusText.textContent = s && status === "running" && s.current_stage
       ? `Running stage ${s.current_stage} of ${this.stages.length}: ${this.stageName(s.current_stage)}`
+      : status === "queued" ? queuedWords(s?.queue_position)
       : STATUS_WORDS[status] || status;
     this.sessionLabel.textContent = s ? `session ${fmt.shortId(s.session_id)}` : "";
     this.root.dataset.status = status;

@@ -74,7 +74,7 @@ async function loadEpisodes(selectId) {
     episodesById = new Map(body.episodes.map((e) => [e.episode_id, e]));
     const keep = selectId || episodeSelect.value;
     episodeSelect.replaceChildren(el("option", { value: "", text: "Choose an episode…" }),
-      ...body.episodes.map((e) => el("option", { value: e.episode_id, text: e.title || e.episode_id })));
+      ...body.episodes.map((e) => el("option", { value: e.episode_id, text: e.display_title || e.title || e.episode_id })));
     if (keep && body.episodes.some((e) => e.episode_id === keep)) episodeSelect.value = keep;
     else if (selectId) say(byId("run-episode-error"), `There is no episode ${selectId} any more.`);
     showTargetDefault();

@@ -29,6 +29,14 @@ export const STATE_PAGE = 1000;
 // How many times a hole in the log is asked for before the lines after it are shown anyway.
 export const GAP_TRIES = 3;
 
+/** "Queued: 2nd in line" for a session's place in the queue (1 = next), "Queued" without one. */
+export function queuedWords(position) {
+  const n = Number(position);
+  if (!Number.isInteger(n) || n < 1) return STATUS_WORDS.queued;
+  const suffix = [11, 12, 13].includes(n % 100) ? "th" : { 1: "st", 2: "nd", 3: "rd" }[n % 10] || "th";
+  return `${STATUS_WORDS.queued}: ${n}${suffix} in line`;
+}
+
 /** The state of a stage nothing has been heard about yet (`samples`: its progress over time). */
 export function freshStage(number = null) {
   return { number, status: "pending", progress: 0, sub_stage: null, sub_stage_index: null, message: null,
@@ -39,7 +47,7 @@ export function freshStage(number = null) {
 export function emptySession(id) {
   return { session_id: id, episode_id: null, status: "queued", selected_stages: [], stages: {},
     overall: 0, weighted: 0, outputs: {}, error: null, started: null, finished: null, current_stage: null,
-    failed_stage: null };
+    failed_stage: null, queue_position: null };
 }
 
 /**
@@ -180,6 +188,7 @@ export class SessionStore {
     s.episode_id = snap.episode_id;
     s.selected_stages = snap.selected_stages || s.selected_stages;
     if ((SESSION_RANK[snap.status] ?? 0) >= (SESSION_RANK[s.status] ?? 0)) s.status = snap.status;
+    s.queue_position = s.status === "queued" ? snap.queue_position ?? null : null;
     s.overall = Math.max(s.overall, Number(snap.overall_progress) || 0);
     if (snap.status === "completed") s.overall = 100;
     s.error = snap.error ?? s.error;

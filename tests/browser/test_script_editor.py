@@ -250,6 +250,8 @@ def test_url_preview_then_add_and_refusal(watched: WatchedPage, tmp_path: Path) 
             page.screenshot(path=str(SCREENSHOTS / "url-preview.png"))
         page.get_by_role("button", name="Add episode").click()
         expect(page.locator("#new-result")).to_contain_text("Added")
+        # The episode is named by the probed title, not by its URL.
+        expect(page.locator("#episodes-body .episode-link")).to_have_text("Green tea on a hill")
     # A URL nothing answers any more is refused in the form, with the reason.
     page.fill("#new-url", link)
     expect(page.locator("#url-preview")).to_be_hidden()

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
 import {
-  GAP_TRIES, SessionStore, STATE_PAGE, earlierRange, subStageIndex,
+  GAP_TRIES, SessionStore, STATE_PAGE, earlierRange, queuedWords, subStageIndex,
 } from "../../static/js/sessionstore.js";
 
 const T0 = Date.parse("2026-01-01T10:00:00Z");
@@ -277,5 +277,30 @@ describe("derived", () => {
     assert.deepEqual(store.completedStages(), [1]);
     assert.equal(store.isSelected(3), true);
     assert.equal(store.isSelected(7), false);
+  });
+});
+
+describe("queue", () => {
+  it("keeps a queued session's place in line until it runs", () => {
+    const store = watching();
+    store.applyState({ session: snapshot({ status: "queued", queue_position: 2 }), logs: [] });
+    assert.equal(store.status, "queued");
+    assert.equal(store.session.queue_position, 2);
+    store.request();
+    store.applyState({ session: snapshot({ status: "queued", queue_position: 1 }), logs: [] });
+    assert.equal(store.session.queue_position, 1);
+    store.request();
+    store.applyState({ session: snapshot({ queue_position: null }), logs: [] });
+    assert.equal(store.status, "running");
+    assert.equal(store.session.queue_position, null);
+  });
+
+  it("says the place in line in words", () => {
+    assert.equal(queuedWords(1), "Queued: 1st in line");
+    assert.equal(queuedWords(2), "Queued: 2nd in line");
+    assert.equal(queuedWords(3), "Queued: 3rd in line");
+    assert.equal(queuedWords(12), "Queued: 12th in line");
+    assert.equal(queuedWords(22), "Queued: 22nd in line");
+    assert.equal(queuedWords(null), "Queued");
   });
 });

@@ -7,8 +7,10 @@ import pytest
 from services.atomic import read_json, write_json_atomic
 from services.episodes.budget import (
     clip_budget,
+    clips_fit,
     default_target,
     narration_budget,
+    narration_floor,
     parse_duration,
     resolve_target,
 )
@@ -169,3 +171,17 @@ def test_record_auto_selection_defaults_to_a_third_of_the_source(tmp_path):
     write_json_atomic(files.analysis, segments_document(segments))
     chosen = record_auto_selection(files, segments)
     assert _seconds(chosen) == 120.0
+
+
+def test_a_short_target_leaves_room_for_the_least_narration():
+    # A 2-minute source: target 40 s, clip budget 30 s. A 30 s passage alone plus the least
+    # narration of one clip (16 s) would run past the target, so its 20 s core is taken.
+    target = default_target(120.0)
+    core = {"start": 10.0, "end": 30.0}
+    segments = [_segment(1, 0, 30, 5.0, coreTimestamps=core), _segment(2, 60, 75, 1.0)]
+    chosen = auto_selection(segments, clip_budget(target), target)
+    assert [s["fullerContextTimestamps"] for s in chosen] == [core]
+    assert clips_fit(target, _seconds(chosen), len(chosen))
+    assert _seconds(chosen) + narration_floor(len(chosen)) <= target
+    # Without a target the budget alone decides: the whole passage fits in 30 s.
+    assert _seconds(auto_selection(segments, clip_budget(target))) == 30.0
