@@ -14,6 +14,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from config.settings import max_concurrent_runs
 from models import db
 from services.atomic import remove_partials
 from services.episodes.files import EpisodeFiles
@@ -58,7 +59,7 @@ class LocalExecutor:
         self._handles: dict[str, WorkerHandle] = {}
         self._queue: list[QueuedRun] = []  # oldest first
         self._lock = threading.Lock()
-        self.max_runs = max(1, int(app.config.get("MAX_CONCURRENT_RUNS") or 1))
+        self.max_runs = max(1, int(app.config.get("MAX_CONCURRENT_RUNS") or max_concurrent_runs()))
 
     def submit(self, session_id: str, spec: WorkerSpec) -> None:
         """Start a session's worker and relay now, or queue it while every place is taken."""
@@ -92,7 +93,7 @@ class LocalExecutor:
                     continue
                 except Exception as exc:  # noqa: BLE001 - ended below, the queue goes on
                     failure = exc
-            log.exception("queued session %s could not start", run.session_id)
+            log.error("queued session %s could not start: %s", run.session_id, failure)
             self._end_unstarted(run, "failed", f"could not start the worker process: {failure}")
 
     def _end_unstarted(
