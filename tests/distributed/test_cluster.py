@@ -132,7 +132,9 @@ def test_interrupt_through_the_web_api_ends_the_workers_ffmpeg(
     two_workers: Cluster, full_run: dict
 ) -> None:
     cluster = two_workers
-    session_id = execute(cluster, {"episode_id": full_run["episode_id"], "selected_stages": [7]})
+    # force: stage 7 of the full run is unchanged and would be reused without running ffmpeg
+    body = {"episode_id": full_run["episode_id"], "selected_stages": [7], "force": True}
+    session_id = execute(cluster, body)
 
     def compiling() -> dict | None:
         answer = status(cluster, session_id)

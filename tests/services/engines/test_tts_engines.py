@@ -83,7 +83,7 @@ def test_openai_voices_are_cached_and_a_rerun_speaks_only_what_changed(
     assert all(re.fullmatch(r"[0-9a-f]{64}\.wav", p.name) for p in cached)
     assert run.result["narration_seconds"] > 0
 
-    # Edit one section: only it is spoken again; the rest comes from the cache.
+    # Edit one section: only it is spoken again; the other WAVs are kept as they are.
     script = read_json(files.script)
     edited = next(s for s in script["podcast_sections"] if s["section_id"] == "post_clip_01")
     edited["script_content"] = "A different remark after the first clip."
@@ -92,8 +92,16 @@ def test_openai_voices_are_cached_and_a_rerun_speaks_only_what_changed(
     run_audio(tmp_path, caplog, tts_engine="openai", tts_voice="nova")
     again = fake_openai.calls("/v1/audio/speech")[len(sections) :]
     assert [r.json["input"] for r in again] == ["A different remark after the first clip."]
-    assert caplog.text.count("speech reused from the cache") == len(sections) - 1
-    assert f"{len(sections) - 1} section(s) reused, 1 synthesised" in caplog.text
+    assert f"Narration unchanged for {len(sections) - 1} sections" in caplog.text
+
+    # With the narration files gone, every section comes back from the speech cache.
+    for section in sections:
+        files.section_audio(section["section_id"]).unlink()
+    caplog.clear()
+    run_audio(tmp_path, caplog, tts_engine="openai", tts_voice="nova")
+    assert len(fake_openai.calls("/v1/audio/speech")) == len(sections) + 1
+    assert caplog.text.count("speech reused from the cache") == len(sections)
+    assert f"{len(sections)} section(s) reused, 0 synthesised" in caplog.text
 
     # Another voice is another sound: nothing is reused.
     run_audio(tmp_path, caplog, tts_engine="openai", tts_voice="onyx")
