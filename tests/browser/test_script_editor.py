@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from services.atomic import read_json
 from services.episodes.files import EpisodeFiles
+from services.stages.clipping import ClippingStage
 from tests.browser.conftest import WatchedPage, inline_code
 from tests.support.http_page import serve_video_page
 from tests.support.script_episode import add_episode_row, script_episode, word_times
+from tests.support.stage_runner import run_stage
 
 pytestmark = pytest.mark.browser
 expect = pytest.importorskip("playwright.sync_api").expect
@@ -19,6 +23,7 @@ expect = pytest.importorskip("playwright.sync_api").expect
 EPISODE = "ep_tea"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 VIEWPORT = {"width": 1280, "height": 800}
+SOURCE_FPS = 25  # tests/support/media.make_video
 
 
 @pytest.fixture
@@ -26,6 +31,16 @@ def files(app, data_dir: Path) -> EpisodeFiles:  # noqa: ANN001
     """An episode with a 12 s source, a transcript with word times, segments and a script."""
     add_episode_row(app, EPISODE, "Tea talk")
     return script_episode(data_dir, EPISODE)
+
+
+def gray_frames(path: Path, count: int | None = None) -> list[np.ndarray]:
+    """Return the frames of a video as small grey pictures (80x45), the first `count` or all."""
+    command = ["ffmpeg", "-v", "error", "-i", str(path)]
+    command += ["-frames:v", str(count)] if count else []
+    command += ["-vf", "scale=80:45,format=gray", "-f", "rawvideo", "-"]
+    raw = subprocess.run(command, check=True, capture_output=True).stdout
+    pictures = np.frombuffer(raw, dtype=np.uint8).reshape(-1, 45, 80)
+    return [picture.astype(np.float32) for picture in pictures]
 
 
 def open_editor(page) -> None:  # noqa: ANN001
@@ -143,6 +158,12 @@ def test_nudge_a_clips_in_point_and_play_exactly_its_range(
     assert section["start_time"] == pytest.approx(2.1, abs=0.001)
     assert section["end_time"] == pytest.approx(word_times(5)[1], abs=0.001)
     assert section["duration"] == pytest.approx(word_times(5)[1] - 2.1, abs=0.001)
+    # Stage 6 cuts the new in point: the clip opens on the source's picture at 2.1 s ±1 frame.
+    run_stage(ClippingStage, files.root.parent.parent, EPISODE)
+    first = gray_frames(files.clip("clip_01"), count=1)[0]
+    source = gray_frames(files.original_video)
+    best = min(range(len(source)), key=lambda n: float(np.abs(source[n] - first).mean()))
+    assert abs(best / SOURCE_FPS - 2.1) <= 1 / SOURCE_FPS + 1e-6, best
 
 
 def test_add_a_clip_from_transcript_text_by_mouse_and_by_keyboard(
