@@ -24,11 +24,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from services.run.errors import EngineUnavailableError
 
-# TODO(lead): rebase these on the project's error types (e.g. EngineUnavailableError with a
-# hint) once the restructured layout lands; RuntimeError keeps this module dependency-free.
-class BundledModelError(RuntimeError):
-    """A bundled model cannot be used."""
+
+class BundledModelError(EngineUnavailableError):
+    """A bundled model cannot be used (the stage reports it like any engine that cannot run)."""
 
 
 class ModelMissingError(BundledModelError):
