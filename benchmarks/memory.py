@@ -6,22 +6,19 @@ import os
 import threading
 from pathlib import Path
 
+from benchmarks.live_probes import rss_mb
+from tests.support.processes import processes_in_group
+
 PROC = Path("/proc")
-
-
-def _status(pid: int) -> dict[str, str]:
-    """Return a process's /proc status fields (empty once it is gone)."""
-    try:
-        lines = (PROC / str(pid) / "status").read_text().splitlines()
-    except OSError:
-        return {}
-    return dict(line.split(":", 1) for line in lines if ":" in line)
+MB = 1024 * 1024
 
 
 def rss_bytes(pid: int) -> int:
     """Return a process's resident memory in bytes (0 once it is gone)."""
-    value = _status(pid).get("VmRSS", "0 kB").split()[0]
-    return int(value) * 1024
+    try:
+        return int(rss_mb(pid) * MB)
+    except (OSError, LookupError):
+        return 0
 
 
 def _stat_fields(pid: int) -> list[str]:
@@ -45,14 +42,8 @@ def groups_of_children(parent: int) -> set[int]:
 
 
 def group_rss(group: int) -> int:
-    """Return the summed resident memory of every process in a process group."""
-    total = 0
-    for entry in PROC.iterdir():
-        if entry.name.isdigit():
-            fields = _stat_fields(int(entry.name))
-            if len(fields) > 2 and int(fields[2]) == group:
-                total += rss_bytes(int(entry.name))
-    return total
+    """Return the summed resident memory of every live process in a process group."""
+    return sum(rss_bytes(pid) for pid, _name in processes_in_group(group))
 
 
 class PeakMemory:

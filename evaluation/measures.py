@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import re
-import subprocess
 import wave
 from dataclasses import dataclass
 from pathlib import Path
+
+from services.media.ffmpeg import probe
+from services.media.loudness import SILENCE_LUFS, span_loudness
 
 TARGET_LUFS = -16.0
 WORD_EDGE_TOLERANCE = 0.03  # seconds: a cut this close to a word's edge is on the edge
@@ -23,52 +23,21 @@ class Section:
     lufs: float | None
 
 
-def media_seconds(path: Path) -> float:
-    """Return a media file's duration in seconds (ffprobe)."""
-    out = subprocess.run(
-        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "json", str(path)],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return float(json.loads(out)["format"]["duration"])
-
-
 def chapters(path: Path) -> list[tuple[str, float, float]]:
     """Return (title, start, end) of every chapter of a media file."""
-    out = subprocess.run(
-        ["ffprobe", "-v", "error", "-show_chapters", "-of", "json", str(path)],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
     return [
-        (
-            str(c.get("tags", {}).get("title", "")),
-            float(c["start_time"]),
-            float(c["end_time"]),
-        )
-        for c in json.loads(out).get("chapters", [])
+        (str(c.get("tags", {}).get("title", "")), float(c["start_time"]), float(c["end_time"]))
+        for c in probe(path).get("chapters", [])
     ]
-
-
-def loudness_of_range(path: Path, start: float, end: float) -> float | None:
-    """Return the integrated loudness (LUFS) of one stretch of a file's sound."""
-    command = ["ffmpeg", "-nostdin", "-hide_banner", "-ss", f"{start:.3f}", "-t"]
-    command += [f"{max(0.0, end - start):.3f}", "-i", str(path), "-map", "0:a:0"]
-    command += ["-af", "ebur128", "-f", "null", "-"]
-    stderr = subprocess.run(command, capture_output=True, text=True).stderr
-    found = re.findall(r"I:\s+(-?[\d.]+|-inf) LUFS", stderr)
-    if not found or found[-1] == "-inf":
-        return None
-    return float(found[-1])
 
 
 def section_loudness(final: Path) -> list[Section]:
     """Measure every chapter of the final (narration sections and clips) with ebur128."""
+    sections = chapters(final)
+    measured = span_loudness(final, [(start, end) for _, start, end in sections])
     return [
-        Section(title, start, end, loudness_of_range(final, start, end))
-        for title, start, end in chapters(final)
+        Section(title, start, end, lufs if lufs > SILENCE_LUFS else None)
+        for (title, start, end), lufs in zip(sections, measured, strict=True)
     ]
 
 

@@ -27,7 +27,6 @@ from evaluation.measures import (
     clip_count,
     cuts_inside_words,
     fixed_windows,
-    media_seconds,
     narration_texts,
     section_loudness,
     transcript_words,
@@ -37,6 +36,7 @@ from evaluation.transcription import score_engine
 from evaluation.voices import voice_errors
 from services.engines.diarization.embedded import EmbeddedDiarizer
 from services.engines.registry import engine_class
+from services.media.ffmpeg import media_duration
 from services.run.call import EngineCall
 from services.run.engine_catalog import ENGINE_PATHS
 from services.sources.sample import generate_sample
@@ -89,7 +89,7 @@ def pipeline_rows(label: str, video: Path, data_dir: Path, episode: str) -> tupl
     started = time.monotonic()
     files, times = run_all_stages(video, data_dir, episode)
     wall = time.monotonic() - started
-    source = media_seconds(video)
+    source = media_duration(video)
     rows: list[Row] = [
         (f"{label}: stages completed", f"{times.completed} of 7", times.error[:120]),
         (f"{label}: wall time", f"{wall:.1f} s ({wall / source:.2f}x real time)", ""),
@@ -97,7 +97,7 @@ def pipeline_rows(label: str, video: Path, data_dir: Path, episode: str) -> tupl
     script = read_json(files.script)
     if not files.final_video.exists():
         return rows, script
-    final = media_seconds(files.final_video)
+    final = media_duration(files.final_video)
     rows.append(
         (f"{label}: final / source", f"{final:.0f} s / {source:.0f} s = {final / source:.2f}", "")
     )
