@@ -17,6 +17,7 @@ from benchmarks.report import Row
 from config.settings import TestConfig
 from models import Episode, PipelineSession, db
 from services.atomic import read_json, write_json_atomic
+from services.captions.subtitles import parse_srt
 from services.episodes.files import EpisodeFiles
 from services.episodes.script import narration_sections
 from services.pipeline.controller import PipelineController
@@ -52,9 +53,7 @@ def edit_one_sentence(files: EpisodeFiles) -> str:
 
 def srt_text(srt: str) -> str:
     """Return the words of an SRT file's cues, joined by single spaces (no numbers or times)."""
-    lines = [line for line in srt.splitlines() if line.strip()]
-    words = [line for line in lines if not line.strip().isdigit() and "-->" not in line]
-    return " ".join(" ".join(words).split())
+    return " ".join(" ".join(cue.text for cue in parse_srt(srt)).split())
 
 
 def measure_rerender(video: Path) -> dict:
