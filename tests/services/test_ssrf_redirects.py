@@ -176,7 +176,9 @@ def test_the_address_connected_to_is_the_address_checked(
         connect = guarded_create_connection(allow_private=False)
         with connect(("rebind.test", 80), 5) as sock:
             sock.sendall(b"GET /checked HTTP/1.0\r\nHost: rebind.test\r\n\r\n")
-            assert b"internal admin page" in sock.recv(4096)
+            # HTTP/1.0: the server closes after its answer, whose body may come in a later read
+            answer = b"".join(iter(lambda: sock.recv(4096), b""))
+            assert b"internal admin page" in answer
         with pytest.raises(url_safety.UnsafeURLError, match="loopback"):
             connect(("rebind.test", 80), 5)
     assert public_hits == ["/checked"] and internal_hits == []
