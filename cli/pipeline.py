@@ -146,7 +146,7 @@ def worker_command(concurrency: int, queues: str | None, name: str | None, logle
 
 
 @pipeline_cli.command("sample")
-@click.option("--minutes", type=click.FloatRange(1, 30), default=2.0, show_default=True)
+@click.option("--minutes", type=click.FloatRange(1, 90), default=2.0, show_default=True)
 @click.option(
     "--out",
     "out_path",

@@ -23,7 +23,7 @@ SENTENCE_PAUSE = 0.35
 TOPIC_PAUSE = 0.8
 TAIL = 0.5
 FPS = 25
-MIN_MINUTES, MAX_MINUTES = 0.25, 30.0
+MIN_MINUTES, MAX_MINUTES = 0.25, 90.0
 SIZE = re.compile(r"^(\d{2,4})x(\d{2,4})$")
 # (caption name, espeak-ng voice) of each speaker.
 SPEAKERS = (("HOST", "en-us"), ("GUEST", "en-gb+m3"))

@@ -112,7 +112,7 @@ def test_two_voices_mark_speaker_changes_and_are_deterministic(tmp_path: Path) -
     "kwargs",
     [
         {"minutes": 0.1},
-        {"minutes": 31},
+        {"minutes": 91},
         {"voices": 3},
         {"size": "641x360"},
         {"size": "640x360:rate=1,drawtext=text=x"},

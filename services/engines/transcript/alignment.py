@@ -20,11 +20,10 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-import numpy as np
-
 from services.engines.clients.settings import env_number
 from services.engines.transcript.base import TranscriptSegment, TranscriptWord
 from services.engines.transcript.process_pool import POOL_UNAVAILABLE, run_in_pool
+from services.engines.transcript.wav_chunks import open_wav, read_span
 
 MARGIN = 0.3  # seconds of audio around a sentence: caption times are approximate
 # Wide beams (the text is known) and no lattice best path: that pass may return a path that
@@ -98,9 +97,8 @@ class Aligner:
 
         from services.engines.transcript.sphinx_decode import clean_word
 
-        with wave.open(str(audio), "rb") as source:
-            self.rate = source.getframerate()
-            self.samples = np.frombuffer(source.readframes(source.getnframes()), dtype="<i2")
+        self.source = open_wav(audio)  # read a sentence at a time, never the whole hour
+        self.duration = self.source.getnframes() / self.source.getframerate()
         self.decoder = pocketsphinx.Decoder(loglevel="FATAL", **BEAMS)
         self.frame_rate = float(self.decoder.config["frate"])
         self._clean = clean_word
@@ -118,8 +116,8 @@ class Aligner:
         if not flat:
             return None
         start = max(0.0, segment["start"] - MARGIN)
-        end = min(len(self.samples) / self.rate, segment["end"] + MARGIN)
-        pcm = self.samples[int(start * self.rate) : int(end * self.rate)].tobytes()
+        end = min(self.duration, segment["end"] + MARGIN)
+        pcm = read_span(self.source, start, end).tobytes()
         try:
             self.decoder.set_align_text(" ".join(flat))
             self.decoder.set_cmn(self.cmn)

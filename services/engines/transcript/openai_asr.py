@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import wave
-from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
@@ -27,53 +26,13 @@ from services.engines.transcript.base import (
     TranscriptSource,
     TranscriptWord,
 )
+from services.engines.transcript.wav_chunks import chunk_wav, open_wav, read_chunks
 from services.run.call import EngineCall
-from services.run.errors import InvalidInputError, ToolError
+from services.run.errors import ToolError
 
 SETTINGS = "ASR_BASE_URL, ASR_API_KEY and ASR_MODEL (or LLM_BASE_URL and LLM_API_KEY)"
 UPLOAD_LIMIT = 25 * 1024 * 1024
 MAX_CHUNK_SECONDS = 750.0  # 16 kHz 16-bit mono: 24 MB, under the upload limit
-SEARCH_SHARE = 0.2  # look for a quiet cut in the last 20% of a chunk
-FRAME = 0.01
-
-
-@dataclass(frozen=True)
-class AudioChunk:
-    """A span of the episode audio sent in one request."""
-
-    start: float
-    end: float
-
-
-def plan_cuts(samples: np.ndarray, rate: int, limit: float) -> list[AudioChunk]:
-    """Cut audio into chunks of at most `limit` seconds at the quietest 0.3 s near each end."""
-    total = len(samples) / rate
-    hop = int(rate * FRAME)
-    frames = len(samples) // hop
-    block = 6000 * hop  # a minute at a time keeps memory small on long audio
-    energy = np.concatenate(
-        [np.zeros(0)]
-        + [
-            np.mean(
-                samples[at : min(at + block, frames * hop)].astype(np.float32).reshape(-1, hop)
-                ** 2,
-                axis=1,
-            )
-            for at in range(0, frames * hop, block)
-        ]
-    )
-    smooth = np.convolve(energy, np.ones(30) / 30, mode="same") if frames else energy
-    chunks, start = [], 0.0
-    while total - start > limit:
-        low = int((start + (1 - SEARCH_SHARE) * limit) / FRAME)
-        high = min(int((start + limit) / FRAME), len(smooth))
-        cut = start + limit
-        if high > low:
-            cut = (low + int(np.argmin(smooth[low:high]))) * FRAME
-        chunks.append(AudioChunk(start, cut))
-        start = cut
-    chunks.append(AudioChunk(start, total))
-    return chunks
 
 
 def wav_bytes(samples: np.ndarray, rate: int) -> bytes:
@@ -152,20 +111,20 @@ class OpenAITranscriptEngine(TranscriptEngine):
     def transcribe(self, source: TranscriptSource, call: EngineCall) -> TranscriptResult:
         """Send the audio in chunks; return the segments with words, in episode time."""
         endpoint = asr_endpoint()
-        samples, rate = _read_wav(source.audio)
+        with open_wav(source.audio) as audio:
+            rate = audio.getframerate()
         limit = env_number("ASR_CHUNK_SECONDS", 600.0, 1.0, MAX_CHUNK_SECONDS)
         limit = min(limit, (UPLOAD_LIMIT - 1024) / (2 * rate))
-        chunks = plan_cuts(samples, rate, limit)
-        total = len(samples) / rate
+        chunks = chunk_wav(source.audio, limit)
+        total = chunks[-1].end
         call.logger.info(
             "Sending %.1f s of audio to %s in %d chunk(s)", total, endpoint.describe(), len(chunks)
         )
         language = (source.language or "").split("-")[0].lower()
         policy = RetryPolicy.from_env(timeout_default=600.0)
         segments: list[TranscriptSegment] = []
-        for number, chunk in enumerate(chunks, 1):
+        for number, (chunk, piece) in enumerate(read_chunks(source.audio, chunks), 1):
             call.checkpoint()
-            piece = samples[int(round(chunk.start * rate)) : int(round(chunk.end * rate))]
             form = {
                 "model": endpoint.model,
                 "response_format": "verbose_json",
@@ -205,23 +164,6 @@ class OpenAITranscriptEngine(TranscriptEngine):
                 chunk.end / total if total else 1.0, f"transcribed {chunk.end:.0f} of {total:.0f} s"
             )
         return TranscriptResult(segments=segments, language=language or "en")
-
-
-def _read_wav(path) -> tuple[np.ndarray, int]:  # noqa: ANN001
-    """Return the samples and rate of a 16-bit mono WAV."""
-    try:
-        with wave.open(str(path), "rb") as source:
-            if source.getsampwidth() != 2 or source.getnchannels() != 1:
-                raise InvalidInputError(
-                    f"{path.name} is not 16-bit mono audio.", hint="Run stage 1 again."
-                )
-            rate = source.getframerate()
-            samples = np.frombuffer(source.readframes(source.getnframes()), dtype="<i2")
-    except (wave.Error, EOFError) as exc:
-        raise InvalidInputError(
-            f"{path.name} is not a readable WAV file ({exc}).", hint="Run stage 1 again."
-        ) from exc
-    return samples, rate
 
 
 def _failure(problem: object, cls: type | None = None) -> Exception:

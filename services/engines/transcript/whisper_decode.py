@@ -1,27 +1,40 @@
 """Whisper decoding in a child process, so that an interrupt stops it within a fraction of a second.
 
 faster-whisper decodes 30 s windows in native code: the segments of one window arrive
-together, 1-3 s apart on two cores, and `model.transcribe()` itself decodes the whole file and
-runs voice activity detection before the first one (about 12 s for an hour of audio). Python
-cannot interrupt either, so the decoding runs in a forked child that sends plain tuples
-through a pipe; the parent checks for an interrupt every POLL_SECONDS and kills the child.
-The child also dies with its parent (PR_SET_PDEATHSIG) and is in the worker's process group,
-which the local executor ends on interrupt. Where no child can be started (a daemonic Celery
-worker), decoding runs in-process and stops between segments.
+together, 1-3 s apart on two cores, and `model.transcribe()` itself runs voice activity
+detection over all the audio it is given before the first one. Python cannot interrupt
+either, so the decoding runs in a forked child that sends plain tuples through a pipe; the
+parent checks for an interrupt every POLL_SECONDS and kills the child. The child also dies
+with its parent (PR_SET_PDEATHSIG) and is in the worker's process group, which the local
+executor ends on interrupt. Where no child can be started (a daemonic Celery worker),
+decoding runs in-process and stops between segments.
+
+The audio goes to the model in chunks of CHUNK_SECONDS cut at quiet moments (wav_chunks):
+faster-whisper holds its input as floats and its whole spectrogram, over 1 GB for an hour
+in one piece, about 100 MB for five minutes. Each chunk after the first is primed with the
+end of the text before it and keeps the language found in the first.
 """
 
 from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
-from services.engines.transcript.process_pool import POOL_UNAVAILABLE, pool_context
+import numpy as np
 
+from services.engines.transcript.process_pool import POOL_UNAVAILABLE, pool_context
+from services.engines.transcript.wav_chunks import chunk_wav, read_chunks
+from services.run.errors import InvalidInputError
+
+CHUNK_SECONDS = 300.0
+PROMPT_CHARACTERS = 1000  # about the 223 tokens Whisper carries from window to window
 POLL_SECONDS = 0.2
+SEED = 20261205
 JOIN_SECONDS = 2.0
 PR_SET_PDEATHSIG = 1
 
@@ -38,18 +51,52 @@ class DecodeJob:
     model: str
     load: dict[str, Any] = field(default_factory=dict)  # WhisperModel keyword arguments
     decode: dict[str, Any] = field(default_factory=dict)  # WhisperModel.transcribe's
+    chunk_seconds: float = CHUNK_SECONDS
 
 
 def decode(job: DecodeJob) -> Iterator[tuple]:
     """Yield ("info", duration, language), then ("segment", start, end, text, words) tuples."""
+    import ctranslate2
     from faster_whisper import WhisperModel
 
+    ctranslate2.set_random_seed(SEED)  # the temperature fallback samples: same audio, same text
     model = WhisperModel(job.model, **job.load)
-    pieces, info = model.transcribe(job.audio, **job.decode)
-    yield ("info", float(getattr(info, "duration", 0.0) or 0.0), str(info.language or ""))
+    try:
+        chunks = chunk_wav(Path(job.audio), job.chunk_seconds)
+    except InvalidInputError:  # not the episode's 16-bit mono WAV: let faster-whisper read it
+        pieces, info = model.transcribe(job.audio, **job.decode)
+        yield ("info", float(getattr(info, "duration", 0.0) or 0.0), str(info.language or ""))
+        yield from _messages(pieces, 0.0)
+        return
+    options, said = dict(job.decode), ""
+    for number, (chunk, samples) in enumerate(read_chunks(Path(job.audio), chunks)):
+        audio = samples.astype(np.float32) / 32768.0
+        if said:
+            options["initial_prompt"] = said[-PROMPT_CHARACTERS:]
+        pieces, info = model.transcribe(audio, **options)
+        if number == 0:
+            options["language"] = options.get("language") or info.language
+            yield ("info", chunks[-1].end, str(info.language or ""))
+        del audio, samples
+        for message in _messages(pieces, chunk.start):
+            said = f"{said} {message[3]}"[-PROMPT_CHARACTERS:]
+            yield message
+
+
+def _messages(pieces: Iterable, offset: float) -> Iterator[tuple]:
+    """Yield a ("segment", ...) message per recognised piece, in episode time."""
     for piece in pieces:  # a generator: recognition happens while we iterate
-        words = [(str(w.word), float(w.start), float(w.end)) for w in (piece.words or [])]
-        yield ("segment", float(piece.start), float(piece.end), str(piece.text), words)
+        words = [
+            (str(w.word), float(w.start) + offset, float(w.end) + offset)
+            for w in (piece.words or [])
+        ]
+        yield (
+            "segment",
+            float(piece.start) + offset,
+            float(piece.end) + offset,
+            str(piece.text),
+            words,
+        )
 
 
 def _die_with_parent() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import threading
@@ -10,11 +11,14 @@ from pathlib import Path
 
 import pytest
 
+from evaluation.wer import word_error_rate
 from services.atomic import read_json
 from services.engines import bundled_models
-from services.engines.bundled_models import WHISPER_TINY_EN, locate
+from services.engines.bundled_models import WHISPER_TINY_EN, locate, verify
 from services.engines.transcript.base import TranscriptSource
+from services.engines.transcript.wav_chunks import chunk_wav
 from services.engines.transcript.whisper import FasterWhisperEngine, WhisperEngine
+from services.engines.transcript.whisper_decode import DecodeJob, run_decode
 from services.episodes.files import EpisodeFiles
 from services.run.call import EngineCall
 from services.run.errors import EngineUnavailableError, StageInterrupted
@@ -40,6 +44,21 @@ LONG_TALK = " ".join(
     * 4
 )
 
+VARIED_TALK = " ".join(
+    [
+        "Welcome back to the show, where we talk about gardens and the people who keep them.",
+        "This week my guest planted four hundred tulips along the river in a single weekend.",
+        "She told me the secret is cold soil, sharp sand and a great deal of patience.",
+        "Later we visit a school that grows its own vegetables for the lunch kitchen.",
+        "The children measure every carrot and write the numbers in a big green book.",
+        "Their teacher says mathematics finally makes sense when you can eat the results.",
+        "After the break, a beekeeper explains why the hives went quiet last winter.",
+        "He blames a wet autumn, a late frost and a new road that cut the meadow in half.",
+        "We finish with your letters, including one about a pumpkin the size of a bathtub.",
+        "Thank you for listening, and please send us photographs of your own gardens.",
+    ]
+)
+
 
 def episode(data_dir: Path, speech: Path | None = None) -> EpisodeFiles:
     """Return episode ep1 with `speech` as its 16 kHz mono extracted audio."""
@@ -58,6 +77,12 @@ def episode(data_dir: Path, speech: Path | None = None) -> EpisodeFiles:
 def speech(tmp_path_factory) -> Path:
     """About 6 s of espeak-ng speech."""
     return make_speech_wav(tmp_path_factory.mktemp("speech") / "speech.wav", SPOKEN)
+
+
+@pytest.fixture(scope="module")
+def varied_speech(tmp_path_factory) -> Path:
+    """About 50 s of espeak-ng speech with no sentence said twice."""
+    return make_speech_wav(tmp_path_factory.mktemp("varied") / "varied.wav", VARIED_TALK)
 
 
 @pytest.fixture(scope="module")
@@ -184,3 +209,38 @@ def test_interrupt_while_decoding_stops_within_two_seconds(tmp_path, long_speech
     assert stopped < 2.0, stopped
     assert max(fraction for fraction, _ in reported) < 1.0
     assert set(children()) - before == set()
+
+
+def decoded(job: DecodeJob) -> list[tuple]:
+    """Return every message of decoding `job` in a child (the model never loads in pytest)."""
+    messages: list[tuple] = []
+    run_decode(job, messages.append, lambda: None)
+    return messages
+
+
+def test_long_audio_is_decoded_in_chunks_with_the_same_words_in_episode_time(
+    tmp_path, varied_speech
+) -> None:
+    files = episode(tmp_path, varied_speech)
+    whole = DecodeJob(
+        audio=str(files.original_audio),
+        model=str(verify(WHISPER_TINY_EN)),
+        load={"device": "cpu", "compute_type": "int8", "cpu_threads": 2},
+        decode={"language": "en", "beam_size": 1, "word_timestamps": True, "vad_filter": True},
+        chunk_seconds=1000.0,
+    )
+    chunked = dataclasses.replace(whole, chunk_seconds=20.0)
+    cuts = [chunk.end for chunk in chunk_wav(files.original_audio, 20.0)[:-1]]
+    assert len(cuts) >= 2, cuts
+    one, many = decoded(whole), decoded(chunked)
+    assert one[0][0] == many[0][0] == "info"
+    assert many[0][1] == pytest.approx(one[0][1], abs=0.05)
+    text = {name: " ".join(m[3] for m in run[1:]) for name, run in (("one", one), ("many", many))}
+    errors = {name: word_error_rate(VARIED_TALK, said) for name, said in text.items()}
+    # tiny.en on synthetic speech swings by ±5 points with any change of context
+    assert errors["many"] <= min(0.2, errors["one"] + 0.1), (errors, text)
+    words = [w for message in many[1:] for w in message[4]]
+    starts = [start for _, start, _ in words]
+    assert starts == sorted(starts)
+    assert starts[-1] > cuts[-1], "words after the last cut are in episode time"
+    assert all(0 <= start <= end <= many[0][1] + 0.5 for _, start, end in words)
