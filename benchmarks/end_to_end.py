@@ -49,17 +49,27 @@ def run_once(video: Path, transcript_engine: str, extra: dict | None = None) -> 
             }
             final = data_dir / "episodes" / episode.id / "Output" / "Final" / "final.mp4"
             final_seconds = media_duration(final) if final.exists() else 0.0
-            folder = data_dir / "episodes" / episode.id
-            disk = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+            errors = [f"stage {r.stage}: {r.error}" for r in row.stage_runs if r.error]
             return {
                 "status": row.status,
+                "errors": errors,
                 "wall": wall,
                 "stages": stages,
                 "final": final_seconds,
-                "disk_bytes": disk,
+                "disk_bytes": disk_bytes(data_dir / "episodes" / episode.id),
             }
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def disk_bytes(folder: Path) -> int:
+    """Return the bytes a folder's files take, each hard-linked file counted once (as du)."""
+    seen: dict[tuple[int, int], int] = {}
+    for path in folder.rglob("*"):
+        if path.is_file():
+            info = path.stat()
+            seen[(info.st_dev, info.st_ino)] = info.st_size
+    return sum(seen.values())
 
 
 def row_for(video: Path, engine: str) -> tuple[Row, dict]:

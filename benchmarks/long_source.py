@@ -68,11 +68,14 @@ def run_long(minutes: float = 60) -> list[Row]:
                 GROUP,
                 f"{label}: peak RSS, worker process group / server",
                 f"{memory.worker_peak / MB:.0f} MB / {memory.server_peak / MB:.0f} MB",
-                f"worker ≤ 1 GB; server {memory.server_start / MB:.0f} MB at start, "
-                f"{memory.server_end / MB:.0f} MB at the end",
+                f"worker ≤ 1 GB (at its peak: {memory.describe_peak()}); server "
+                f"{memory.server_start / MB:.0f} MB at start, {memory.server_end / MB:.0f} MB "
+                "at the end",
             ),
             Row(GROUP, f"{label}: episode folder on disk", f"{result['disk_bytes'] / MB:.0f} MB"),
         ]
-        for row in rows[-3:]:
+        for error in result["errors"]:
+            rows.append(Row(GROUP, f"{label}: error", error[:300]))
+        for row in rows[-3 - len(result["errors"]) :]:
             print(row, flush=True)
     return rows

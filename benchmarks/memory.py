@@ -41,9 +41,12 @@ def groups_of_children(parent: int) -> set[int]:
     return groups
 
 
-def group_rss(group: int) -> int:
-    """Return the summed resident memory of every live process in a process group."""
-    return sum(rss_bytes(pid) for pid, _name in processes_in_group(group))
+def group_rss(group: int) -> dict[str, int]:
+    """Return the resident memory of a process group's live processes, summed by name."""
+    by_name: dict[str, int] = {}
+    for pid, name in processes_in_group(group):
+        by_name[name] = by_name.get(name, 0) + rss_bytes(pid)
+    return by_name
 
 
 class PeakMemory:
@@ -54,6 +57,7 @@ class PeakMemory:
         self.server_start = rss_bytes(os.getpid())
         self.server_peak = self.server_start
         self.worker_peak = 0
+        self.worker_peak_parts: dict[str, int] = {}  # what the group held at its peak, by name
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="peak-memory", daemon=True)
 
@@ -66,9 +70,16 @@ class PeakMemory:
         self._thread.join()
         self.server_end = rss_bytes(os.getpid())
 
+    def describe_peak(self) -> str:
+        """Return what the worker group held at its peak: process names and MB, largest first."""
+        parts = sorted(self.worker_peak_parts.items(), key=lambda item: -item[1])
+        return ", ".join(f"{name} {size / MB:.0f} MB" for name, size in parts)
+
     def _run(self) -> None:
         me = os.getpid()
         while not self._stop.wait(self.interval):
             self.server_peak = max(self.server_peak, rss_bytes(me))
             for group in groups_of_children(me):
-                self.worker_peak = max(self.worker_peak, group_rss(group))
+                parts = group_rss(group)
+                if sum(parts.values()) > self.worker_peak:
+                    self.worker_peak, self.worker_peak_parts = sum(parts.values()), parts

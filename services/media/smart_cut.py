@@ -31,6 +31,7 @@ refused, so the clip is re-encoded in full.
 from __future__ import annotations
 
 import bisect
+import json
 import math
 import shutil
 import subprocess
@@ -258,16 +259,27 @@ class SmartCutError(ToolError):
 
 
 def _piece_delay(path: Path, frames: int) -> int:
-    """Check an MPEG-TS piece has `frames` frames; return its reordering delay in frames."""
-    cmd = ["ffprobe", "-v", "error", "-select_streams", "v:0"]
-    cmd += ["-show_entries", "packet=pts", "-of", "csv=p=0", f"file:{path}"]
+    """Check an MPEG-TS piece has `frames` frames; return its reordering delay in frames.
+
+    The larger of the delay its timestamps show and the one its stream declares: x264 declares
+    two frames with B-pyramids even when a short piece reorders by one, and every other piece
+    of the final (cards, clips re-encoded in full) starts that many frames early, so a clip
+    starting later would repeat a decode time at the join.
+    """
+    cmd = ["ffprobe", "-v", "error", "-select_streams", "v:0", "-of", "json"]
+    cmd += ["-show_entries", "packet=pts:stream=has_b_frames", f"file:{path}"]
     result = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    fields = (line.split(",")[0] for line in result.stdout.splitlines())  # side data: "N,"
-    stamps = [int(field) for field in fields if field.strip().lstrip("-").isdigit()]
+    try:
+        found = json.loads(result.stdout or "{}")
+    except ValueError:
+        found = {}
+    stamps = [int(p["pts"]) for p in found.get("packets", []) if "pts" in p]
     if result.returncode != 0 or len(stamps) != frames:
         raise SmartCutError(f"The {path.stem} piece has {len(stamps)} frames, not {frames}.")
     order = {pts: rank for rank, pts in enumerate(sorted(stamps))}
-    return max((rank - order[pts] for rank, pts in enumerate(stamps)), default=0)
+    shown = max((rank - order[pts] for rank, pts in enumerate(stamps)), default=0)
+    declared = max((int(s.get("has_b_frames") or 0) for s in found.get("streams", [])), default=0)
+    return max(shown, declared)
 
 
 def _sound_args(audio_input: list[str], out: Path, fmt: OutputFormat, seconds: float) -> list[str]:

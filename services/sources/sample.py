@@ -23,6 +23,7 @@ SENTENCE_PAUSE = 0.35
 TOPIC_PAUSE = 0.8
 TAIL = 0.5
 FPS = 25
+MAX_VIDEO_RATE, MAX_VIDEO_RATE_BUFFER = "1500k", "3000k"  # YouTube's 720p talks
 MIN_MINUTES, MAX_MINUTES = 0.25, 90.0
 SIZE = re.compile(r"^(\d{2,4})x(\d{2,4})$")
 # (caption name, espeak-ng voice) of each speaker.
@@ -427,6 +428,8 @@ def generate_sample(
                 t=duration,
                 vcodec="libx264",
                 preset="ultrafast",
+                maxrate=MAX_VIDEO_RATE,  # a talk's rate: the test pattern alone would take 6 Mbit/s
+                bufsize=MAX_VIDEO_RATE_BUFFER,
                 pix_fmt="yuv420p",
                 r=FPS,
                 g=FPS * 2,

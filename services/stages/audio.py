@@ -43,15 +43,17 @@ class AudioStage(Stage):
         work.mkdir(parents=True, exist_ok=True)
         ctx.files.audio_dir.mkdir(parents=True, exist_ok=True)
         manifest = NarrationManifest(ctx.files.audio_dir)
-        if ctx.options.audio_method == "manual":
-            sources = self._check_recordings(ctx, sections)
-            ctx.progress("prepare", 1.0, f"{len(sections)} recordings found")
-            ctx.progress("synthesise", 1.0, "recorded narration: nothing to synthesise")
-            manifest.forget()  # the WAVs are recordings now, not the speech it recorded
-            seconds = self._normalise(ctx, sections, sources, work)
-        else:
-            seconds = self._speak_changed(ctx, sections, manifest, work)
-        shutil.rmtree(work, ignore_errors=True)
+        try:
+            if ctx.options.audio_method == "manual":
+                sources = self._check_recordings(ctx, sections)
+                ctx.progress("prepare", 1.0, f"{len(sections)} recordings found")
+                ctx.progress("synthesise", 1.0, "recorded narration: nothing to synthesise")
+                manifest.forget()  # the WAVs are recordings now, not the speech it recorded
+                seconds = self._normalise(ctx, sections, sources, work)
+            else:
+                seconds = self._speak_changed(ctx, sections, manifest, work)
+        finally:  # raw takes never outlive the stage, even when it fails
+            shutil.rmtree(work, ignore_errors=True)
         total = sum(seconds.values())
         ctx.logger.info("Narration ready: %d sections, %.1f s in total", len(sections), total)
         return {

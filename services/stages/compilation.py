@@ -77,6 +77,16 @@ class CompilationStage(Stage):
         work = files.work_dir / "compile"
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True, exist_ok=True)
+        try:
+            return self._compile(ctx, script, segments, fmt, work)
+        finally:  # sound tracks, card pieces and the joined picture never outlive the stage
+            shutil.rmtree(work, ignore_errors=True)
+
+    def _compile(
+        self, ctx: StageContext, script: dict, segments: list, fmt: OutputFormat, work: Path
+    ) -> dict:
+        """Render the final video and subtitles from `segments`, using `work` for scratch."""
+        files = ctx.files
         measure_segments(segments, fmt, work)
         cards = [s for s in segments if not s.is_clip]
         ctx.logger.info(
@@ -137,7 +147,6 @@ class CompilationStage(Stage):
             result.normalization,
         )
         finish(1.0)
-        shutil.rmtree(work, ignore_errors=True)
         return {
             "final_video": files.relative(files.final_video),
             "final_srt": files.relative(files.final_srt),

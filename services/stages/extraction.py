@@ -7,6 +7,7 @@ original_video.mp4 is an ordinary video and every later stage works unchanged.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -236,6 +237,26 @@ UPLOAD_WEIGHTS = {
     "transcode": (0.2, 0.05, 0.2, 1.0, 6.0),
     "picture": (0.2, 0.05, 0.2, 1.0, 0.6),  # audio only: a still picture, the audio copied
 }
+
+
+def usable_as_is(source: Path, info: dict) -> bool:
+    """Tell whether an uploaded file can be original_video.mp4 unchanged (linked, not copied).
+
+    A remux would only copy its streams: an .mp4 (not QuickTime) holding one H.264 picture
+    and one AAC/MP3 sound, no other tracks, no chapters. Every later write to
+    original_video.mp4 replaces the file (atomic rename), so the upload is never changed.
+    """
+    container = info.get("format", {})
+    brand = str((container.get("tags") or {}).get("major_brand", "")).strip()
+    kinds = sorted(str(s.get("codec_type")) for s in info.get("streams", []))
+    return (
+        source.suffix.lower() in (".mp4", ".m4v")
+        and "mp4" in str(container.get("format_name", "")).split(",")
+        and brand != "qt"
+        and kinds == ["audio", "video"]
+        and not info.get("chapters")
+        and needs_transcode(info) == (False, False)
+    )
 
 
 class _RunWeights:
@@ -474,6 +495,8 @@ class ExtractionStage(Stage):
 
     def _normalise_video(self, ctx: StageContext, source: Path, info: dict) -> bool:
         """Write Input/original_video.mp4 (stream copy when mp4 takes it); tell if copied."""
+        if usable_as_is(source, info) and self._link(ctx, source):
+            return True
         video, audio = info["video"], stream_of(info, "audio") or {}
         transcode_video, transcode_audio = needs_transcode(info)
         copy_video, copy_audio = not transcode_video, not transcode_audio
@@ -509,6 +532,18 @@ class ExtractionStage(Stage):
                 what="video " + how.lower(),
             )
         return copy_video and copy_audio
+
+    def _link(self, ctx: StageContext, source: Path) -> bool:
+        """Make Input/original_video.mp4 a hard link to the upload; False where none can be."""
+        try:
+            with atomic_output(ctx.files.original_video) as tmp:
+                os.link(source, tmp)
+        except OSError as exc:  # another file system, or links not allowed: copy instead
+            ctx.logger.info("Could not link the upload (%s); remuxing it", exc)
+            return False
+        ctx.logger.info("The upload is an mp4 the clips can copy from: used as it is, not copied")
+        ctx.progress("video", 0.97, "The upload is used as it is")
+        return True
 
     def _write_metadata(self, ctx: StageContext, meta: dict, caption: tuple) -> dict:
         """Write Input/metadata.json from the source details and the produced files."""

@@ -1,8 +1,8 @@
 """Tiny H.264 sources with B-frames and one-second GOPs for smart cutting.
 
 Kinds: closed GOPs, open GOPs (leading B-frames after some keyframes), an edit list (the
-file starts 0.52 s into its first GOP; the frames before are hidden), and a timestamp offset
-(the picture starts 0.2 s after the sound).
+file starts 0.52 s into its first GOP; the frames before are hidden), a timestamp offset
+(the picture starts 0.2 s after the sound), and no B-frames at all.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ FPS = 25
 MARKS = (2.4, 5.4)
 
 
-def make_gop_video(path: Path, *, open_gop: bool, seconds: float = 6.0) -> Path:
+def make_gop_video(path: Path, *, open_gop: bool, seconds: float = 6.0, bframes: int = 3) -> Path:
     """Write a 320x240 25 fps H.264 (High, 3 B-frames, keyframe every second) + AAC mp4.
 
     The picture flashes a white square in its top left corner and the sound beeps at MARKS.
@@ -23,7 +23,7 @@ def make_gop_video(path: Path, *, open_gop: bool, seconds: float = 6.0) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     flash = "+".join(f"between(t,{t},{t + 0.5 / FPS})" for t in MARKS)
     beep = "+".join(f"between(t,{t},{t + 1 / FPS})" for t in MARKS)
-    x264 = f"keyint={FPS}:min-keyint={FPS}:scenecut=0:bframes=3:open-gop={int(open_gop)}"
+    x264 = f"keyint={FPS}:min-keyint={FPS}:scenecut=0:bframes={bframes}:open-gop={int(open_gop)}"
     subprocess.run(
         [
             "ffmpeg",
@@ -72,9 +72,11 @@ def _remux(source: Path, out: Path, args: list[str]) -> Path:
 
 
 def make_source(path: Path, kind: str, seconds: float = 6.0) -> Path:
-    """Write a source of one kind: closed, open, edit_list or offset."""
+    """Write a source of one kind: closed, open, edit_list, offset or no_bframes."""
     if kind in ("closed", "open"):
         return make_gop_video(path, open_gop=kind == "open", seconds=seconds)
+    if kind == "no_bframes":  # as x264's ultrafast writes: nothing reordered
+        return make_gop_video(path, open_gop=False, seconds=seconds, bframes=0)
     base = make_gop_video(path.with_name(f"base-{path.name}"), open_gop=False, seconds=seconds)
     if kind == "edit_list":
         return _remux(base, path, ["-ss", "0.52", "-i", str(base)])

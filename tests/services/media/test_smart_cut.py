@@ -29,18 +29,15 @@ FRAMES = 100  # 4 s: ends inside a GOP, so there is a tail
 JOIN_WINDOW = 3  # frames compared on each side of a join
 
 
-@pytest.fixture(scope="module", params=["closed", "open", "edit_list", "offset"])
-def cut(request, tmp_path_factory) -> SimpleNamespace:
-    """Smart-cut and fully re-encode the same range of one source; return what was made."""
-    work = tmp_path_factory.mktemp(f"smart-{request.param}")
-    source = make_source(work / "source.mp4", request.param, seconds=7.0)
+def cut_both(source: Path, start: float, frames: int, work: Path) -> SimpleNamespace:
+    """Smart-cut and fully re-encode `frames` frames of `source` from `start` s."""
     info = probe(source)
     fmt = OutputFormat.for_source(info)
-    packets = list_packets(source, info, START, START + FRAMES / FPS)
-    plan = plan_smart_cut(packets, fmt.fps, START, FRAMES)
+    packets = list_packets(source, info, start, start + frames / FPS)
+    plan = plan_smart_cut(packets, fmt.fps, start, frames)
     assert isinstance(plan, SmartPlan), plan
     smart, progress = work / "smart.mp4", []
-    sound = audio_input_args(source, plan.time_of(plan.first), FRAMES / FPS, fmt, True)
+    sound = audio_input_args(source, plan.time_of(plan.first), frames / FPS, fmt, True)
     smart_cut(
         source,
         smart,
@@ -52,17 +49,42 @@ def cut(request, tmp_path_factory) -> SimpleNamespace:
         what="test cut",
     )
     full = work / "full.mp4"
-    seconds = FRAMES / FPS
-    run_ffmpeg(cut_args(source, full, ClipPlan("c", START, START + seconds, seconds), fmt, True))
+    seconds = frames / FPS
+    run_ffmpeg(cut_args(source, full, ClipPlan("c", start, start + seconds, seconds), fmt, True))
     return SimpleNamespace(
-        kind=request.param,
-        work=work,
-        packets=packets,
-        plan=plan,
-        smart=smart,
-        full=full,
-        progress=progress,
+        work=work, packets=packets, plan=plan, smart=smart, full=full, progress=progress
     )
+
+
+@pytest.fixture(scope="module", params=["closed", "open", "edit_list", "offset", "no_bframes"])
+def cut(request, tmp_path_factory) -> SimpleNamespace:
+    """Smart-cut and fully re-encode the same range of one source; return what was made."""
+    work = tmp_path_factory.mktemp(f"smart-{request.param}")
+    source = make_source(work / "source.mp4", request.param, seconds=7.0)
+    made = cut_both(source, START, FRAMES, work)
+    made.kind = request.param
+    return made
+
+
+def join_by_copy(pieces: list[Path], frames: list[int], work: Path) -> tuple[str, int]:
+    """Join mp4 pieces as stage 7 does (concat, durations, copy, -xerror); return errors, frames."""
+    listing = work / "join.txt"
+    lines = ["ffconcat version 1.0"]
+    for piece, count in zip(pieces, frames, strict=True):
+        lines += [f"file '{piece.name}'", f"duration {count / FPS:.6f}"]
+    listing.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    joined = work / "joined.mp4"
+    result = subprocess.run(
+        ["ffmpeg", "-v", "warning", "-xerror", "-y", "-f", "concat", "-safe", "0"]
+        + ["-i", str(listing)]
+        + ["-map", "0:v", "-c", "copy", str(joined)],
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode:
+        return result.stderr or "ffmpeg failed", 0
+    counted = ffprobe_json(joined, count_frames=True)["streams"][0]["nb_read_frames"]
+    return result.stderr, int(counted)
 
 
 def _ssim_per_frame(a: Path, b: Path, stats: Path) -> list[float]:
@@ -161,6 +183,21 @@ def _beeps(path: Path) -> list[float]:
     loud = np.nonzero(level > 0.3 * level.max())[0]
     starts = [loud[0]] + [b for a, b in zip(loud, loud[1:], strict=False) if b - a > 4800]
     return [int(n) / 48000 for n in starts]
+
+
+def test_joins_cards_and_full_reencodes_by_stream_copy(cut):
+    """Stage 7 joins clips and title cards (uniform x264) by stream copy, in any order."""
+    errors, frames = join_by_copy([cut.smart, cut.full] * 2, [FRAMES] * 4, cut.work)
+    assert not errors and frames == 4 * FRAMES, errors
+
+
+def test_a_clip_whose_pieces_barely_reorder_joins_before_a_card(tmp_path):
+    """A 2-frame tail reorders nothing, but x264 declares two frames: the clip keeps to them."""
+    source = make_source(tmp_path / "source.mp4", "no_bframes", seconds=5.0)
+    made = cut_both(source, 1.0, 2 * FPS + 2, tmp_path)  # from a keyframe: copy 2 s, tail 2
+    assert (made.plan.head_frames, made.plan.tail_frames) == (0, 2)
+    errors, frames = join_by_copy([made.smart, made.full], [2 * FPS + 2] * 2, tmp_path)
+    assert not errors and frames == 2 * (2 * FPS + 2), errors
 
 
 def test_sound_and_picture_stay_in_sync(cut):

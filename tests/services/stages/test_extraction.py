@@ -157,6 +157,45 @@ def test_upload_is_remuxed_and_sidecar_srt_becomes_webvtt(tmp_path: Path, media_
     assert "\n00:00:02.000 --> 00:00:03.500\nToday we talk about gardens." in vtt
 
 
+def test_an_mp4_upload_is_used_as_it_is_not_copied(tmp_path: Path, media_dir) -> None:
+    source = upload(tmp_path, media_dir / "talk.mp4")
+    root = tmp_path / "episodes/ep1"
+    uploaded = root / source
+    before = uploaded.read_bytes()
+    for _ in range(2):  # a rerun replaces the link; the upload itself never changes
+        run_stage(ExtractionStage, tmp_path, "ep1", source_kind="upload", source=source)
+        meta = check_outputs(root)
+        assert meta["remuxed"] is True
+        assert (root / "Input/original_video.mp4").stat().st_ino == uploaded.stat().st_ino
+    assert uploaded.read_bytes() == before and uploaded.stat().st_nlink == 2
+
+
+@pytest.mark.parametrize(
+    ("name", "extra"),
+    [
+        ("video.mov", []),  # QuickTime, not mp4
+        ("video.mp4", ["-metadata:s:a:0", "language=eng", "-map", "0:a:0"]),  # two sounds
+    ],
+)
+def test_an_upload_with_more_than_mp4_takes_is_remuxed_into_its_own_file(
+    tmp_path: Path, media_dir, name: str, extra: list[str]
+) -> None:
+    made = tmp_path / f"in{Path(name).suffix}"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-i", str(media_dir / "talk.mp4"), "-map", "0"]
+        + extra
+        + ["-c", "copy", str(made)],
+        check=True,
+    )
+    source = upload(tmp_path, made, name)
+    run_stage(ExtractionStage, tmp_path, "ep1", source_kind="upload", source=source)
+    root = tmp_path / "episodes/ep1"
+    meta = check_outputs(root)
+    assert meta["remuxed"] is True
+    assert (root / "Input/original_video.mp4").stat().st_ino != (root / source).stat().st_ino
+    assert len(ffprobe_json(root / "Input/original_video.mp4")["streams"]) == 2
+
+
 def test_upload_in_another_codec_is_transcoded(tmp_path: Path) -> None:
     source = tmp_path / "in.mkv"
     lavfi(source, pattern(4), sine(4, 300), output=["-c:v", "mpeg4", "-c:a", "libopus"])
