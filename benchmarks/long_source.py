@@ -66,7 +66,7 @@ def run_long(minutes: float = 60) -> list[Row]:
             ),
             Row(
                 GROUP,
-                f"{label}: peak RSS, worker process group / server",
+                f"{label}: peak memory, worker process group (PSS) / server (RSS)",
                 f"{memory.worker_peak / MB:.0f} MB / {memory.server_peak / MB:.0f} MB",
                 f"worker ≤ 1 GB (at its peak: {memory.describe_peak()}); server "
                 f"{memory.server_start / MB:.0f} MB at start, {memory.server_end / MB:.0f} MB "

@@ -41,16 +41,31 @@ def groups_of_children(parent: int) -> set[int]:
     return groups
 
 
-def group_rss(group: int) -> dict[str, int]:
-    """Return the resident memory of a process group's live processes, summed by name."""
+def pss_bytes(pid: int) -> int:
+    """Return a process's proportional set size in bytes: pages it shares count in part.
+
+    A forked child shares its parent's pages until either writes them; summing RSS over a
+    process group counts those pages once per process, summing PSS counts them once.
+    """
+    try:
+        for line in (PROC / str(pid) / "smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def group_memory(group: int) -> dict[str, int]:
+    """Return the memory (PSS) of a process group's live processes, summed by name."""
     by_name: dict[str, int] = {}
     for pid, name in processes_in_group(group):
-        by_name[name] = by_name.get(name, 0) + rss_bytes(pid)
+        by_name[name] = by_name.get(name, 0) + pss_bytes(pid)
     return by_name
 
 
 class PeakMemory:
-    """Sample the server's RSS and its workers' group RSS every `interval` s, keep the peaks."""
+    """Sample the server's RSS and its workers' group PSS every `interval` s, keep the peaks."""
 
     def __init__(self, interval: float = 0.5) -> None:
         self.interval = interval
@@ -80,6 +95,6 @@ class PeakMemory:
         while not self._stop.wait(self.interval):
             self.server_peak = max(self.server_peak, rss_bytes(me))
             for group in groups_of_children(me):
-                parts = group_rss(group)
+                parts = group_memory(group)
                 if sum(parts.values()) > self.worker_peak:
                     self.worker_peak, self.worker_peak_parts = sum(parts.values()), parts

@@ -103,7 +103,10 @@ class AudioStage(Stage):
         ctx.progress(
             "prepare", 1.0, f"{plural(len(todo), 'section')} to speak, {len(reused)} unchanged"
         )
-        sources = self._synthesise(ctx, engine, voice, todo, work) if todo else {}
+        try:
+            sources = self._synthesise(ctx, engine, voice, todo, work) if todo else {}
+        finally:
+            engine.release()
         if not todo:
             ctx.progress("synthesise", 1.0, "every section is unchanged")
         seconds = self._normalise(ctx, todo, sources, work)

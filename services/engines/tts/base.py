@@ -36,3 +36,6 @@ class TTSEngine(Engine):
     def synthesise(self, text: str, out_path: Path, voice: str | None, call: EngineCall) -> None:
         """Write `text` spoken by `voice` (the engine's default when None) to `out_path` (WAV)."""
         raise NotImplementedError
+
+    def release(self) -> None:
+        """Free what the engine loaded for speaking (a model); the next call loads it again."""

@@ -110,6 +110,12 @@ def load_voice(voice: VoiceFiles) -> Any:
         return _LOADED[key]
 
 
+def unload_voices() -> None:
+    """Drop every loaded voice (a model and its inference buffers: 300 MB after a narration)."""
+    with _LOAD_LOCK:
+        _LOADED.clear()
+
+
 def speak(piper_voice: Any, text: str, out_path: Path, rate: float, call: EngineCall) -> None:
     """Write `text` spoken at `rate` to a 16-bit mono WAV, sentence by sentence."""
     from piper import SynthesisConfig
@@ -178,3 +184,7 @@ class PiperEngine(TTSEngine):
         except Exception as exc:  # noqa: BLE001 - onnxruntime and JSON errors of many kinds
             raise engine_failure("tts", self.name, exc, f"the voice files {chosen.model}") from exc
         speak(piper_voice, text, out_path, self.rate, call)
+
+    def release(self) -> None:
+        """Drop the loaded voices once the narration is spoken (stages 6 and 7 need no model)."""
+        unload_voices()

@@ -11,6 +11,7 @@ import pytest
 
 from services.engines.bundled_models import PIPER_JOE, entry_path
 from services.engines.registry import list_engines
+from services.engines.tts import piper
 from services.engines.tts.cache import cache_dir
 from services.engines.tts.piper import PiperEngine
 from services.run.call import EngineCall
@@ -86,6 +87,21 @@ def test_speech_is_reported_sentence_by_sentence(tmp_path) -> None:
     out = speak(tmp_path, "a.wav", on_progress=lambda _s, fraction, _m: reported.append(fraction))
     assert len(reported) == 3 and reported == sorted(reported) and reported[-1] == 1.0
     assert 2.0 < seconds_of(out) < 10.0
+
+
+def test_stage_five_unloads_the_voice_when_the_narration_is_spoken(tmp_path, monkeypatch):
+    loaded_during: list[int] = []
+    real_speak = piper.speak
+
+    def spy(*args, **kwargs) -> None:
+        loaded_during.append(len(piper._LOADED))
+        real_speak(*args, **kwargs)
+
+    monkeypatch.setattr(piper, "speak", spy)
+    scripted_episode(tmp_path)
+    run_stage(AudioStage, tmp_path, EPISODE, audio_method="tts")
+    assert loaded_during and min(loaded_during) == 1  # one voice, loaded once, shared
+    assert piper._LOADED == {}  # stages 6 and 7 run without the model in memory
 
 
 def test_an_interrupt_stops_between_sentences(tmp_path) -> None:
