@@ -88,6 +88,9 @@ def replay(groups: list[list[Command]], workers: int) -> float:
     """Run the recorded commands again as plain subprocesses; return the wall time."""
 
     def run(command: Command) -> None:
+        for arg in command.args:  # smart cutting's scratch folders are gone by now
+            if arg.startswith("file:"):
+                Path(arg[5:]).parent.mkdir(parents=True, exist_ok=True)
         subprocess.run(
             command.args,
             stdout=subprocess.DEVNULL,
