@@ -53,11 +53,15 @@ def prepare_episode(video: Path, data_dir: Path, last_stage: int = 5) -> Episode
 
 @contextmanager
 def keeping_compile_dir() -> Iterator[None]:
-    """Keep stage 7's work folder (it removes it when done), for replays and comparisons."""
+    """Keep stage 7's work folder and stage 6's smart-cut folders, for replays and comparisons.
+
+    The stages remove them when done; a replay of their ffmpeg commands reads lists there.
+    """
     real_rmtree = shutil.rmtree
 
     def rmtree_but_compile(path, *args, **kwargs) -> None:  # noqa: ANN001, ANN002, ANN003
-        if Path(path).name != "compile":
+        name = Path(path).name
+        if name != "compile" and not name.startswith(".smartcut-"):
             real_rmtree(path, *args, **kwargs)
 
     with mock.patch.object(compilation.shutil, "rmtree", rmtree_but_compile):

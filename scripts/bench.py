@@ -33,8 +33,8 @@ NOTES = [
     "WebVTT captions), cached in `.bench/`.",
     "Real-time factor = wall time of all seven stages, through the controller and a worker "
     "process, over the video's length (lower is better).",
-    "Stages 6+7 vs raw ffmpeg: the ffmpeg commands the stages ran, recorded and replayed as "
-    "plain subprocesses with the same parallelism; medians of interleaved runs.",
+    "Stages 6+7 vs raw ffmpeg: the ffmpeg and ffprobe commands the stages ran, recorded and "
+    "replayed as plain subprocesses with the same parallelism; medians of interleaved runs.",
     "Stage 1 vs raw tools: the `yt-dlp` command line and the same ffmpeg commands on the same "
     "loopback HTTP URL; medians of interleaved runs.",
     "Stage 6 smart cut vs full re-encode: the same clips of a generated 720p30 H.264 sample "
