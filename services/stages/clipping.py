@@ -38,6 +38,7 @@ from services.media.smart_cut import (
 )
 from services.run.errors import InputMissingError, InvalidInputError, ToolError
 from services.run.options import RunOptions
+from services.run.words import plural
 from services.stages.base import Stage, StageContext
 
 MANIFEST_NAME = "clips.json"
@@ -280,9 +281,9 @@ class ClippingStage(Stage):
             else:
                 ctx.logger.info("%s: full re-encode: %s", plan.clip_id, method)
         ctx.logger.info(
-            "Cutting %d of %d clips (%.1f s) at %dx%d %d fps%s, %d at a time",
+            "Cutting %d of %s (%.1f s) at %dx%d %d fps%s, %d at a time",
             len(todo),
-            len(plans),
+            plural(len(plans), "clip"),
             sum(p.duration for p in todo),
             fmt.width,
             fmt.height,
@@ -290,7 +291,7 @@ class ClippingStage(Stage):
             "" if has_audio else ", adding silent audio",
             min(ctx.cpu_count, len(todo)),
         )
-        ctx.progress("check", 1.0, f"{len(plans)} clips, {len(todo)} to cut")
+        ctx.progress("check", 1.0, f"{plural(len(plans), 'clip')}, {len(todo)} to cut")
         ctx.check_cancelled()
 
         def job(plan: ClipPlan) -> Job:

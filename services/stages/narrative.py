@@ -95,10 +95,10 @@ class NarrativeStage(Stage):
         write_json_atomic(ctx.files.script, script)
         meta = script["script_metadata"]
         ctx.logger.info(
-            "Script: %d clips (%.0f s of video), %d narration sections (about %.0f s); theme: %s",
-            meta["clip_count"],
+            "Script: %s (%.0f s of video), %s (about %.0f s); theme: %s",
+            plural(meta["clip_count"], "clip"),
             meta["total_clip_seconds"],
-            len(script["podcast_sections"]) - meta["clip_count"],
+            plural(len(script["podcast_sections"]) - meta["clip_count"], "narration section"),
             meta["estimated_narration_seconds"],
             script["narrative_theme"],
         )
