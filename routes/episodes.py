@@ -65,7 +65,7 @@ def rename_episode(episode_id: str):  # noqa: ANN201
     body = json_body()
     if "title" not in body:
         raise store.EpisodeError("title is required", field="title")
-    store.rename_episode(episode, body["title"])
+    store.rename_episode(_data_dir(), episode, body["title"])
     return store.episode_listing(_data_dir(), episode)
 
 

@@ -16,14 +16,15 @@ from pathlib import Path
 
 import ffmpeg
 
-from services.media.ffmpeg import OutputFormat, ProgressCallback, compile_args, run_ffmpeg
+from services.media.ffmpeg import OutputFormat, ProgressCallback, run_ffmpeg
 from services.media.title_cards import (
-    BACKGROUND,
     GLYPH_WIDTH,
     LABEL_COLOUR,
     LINE_SPACING,
     TEXT_COLOUR,
+    blank_frame,
     font_file,
+    repeated_frame_args,
 )
 
 VISUAL_TOP = 0.08  # the cover or waveform box: from 8% to 60% of the height
@@ -102,13 +103,8 @@ def still_gop_args(spec: PictureSpec, out: Path, fmt: OutputFormat, work_dir: Pa
     work_dir.mkdir(parents=True, exist_ok=True)
     w, h = fmt.width, fmt.height
     box_w, box_h = round(w * 0.88) // 2 * 2, round(h * VISUAL_HEIGHT) // 2 * 2
-    picture = (
-        ffmpeg.input(f"color=c={BACKGROUND}:s={w}x{h}:r={fmt.fps}", f="lavfi")
-        .video.filter("trim", end_frame=1)
-        .filter("setpts", "PTS-STARTPTS")
-    )
     picture = ffmpeg.overlay(
-        picture,
+        blank_frame(fmt),
         _visual(spec, box_w, box_h),
         x="(main_w-overlay_w)/2",
         y=f"{round(h * VISUAL_TOP)}+({box_h}-overlay_h)/2",
@@ -124,24 +120,7 @@ def still_gop_args(spec: PictureSpec, out: Path, fmt: OutputFormat, work_dir: Pa
         line_file.write_text(line, encoding="utf-8")
         picture = _text(picture, line_file, title_size, TEXT_COLOUR, y)
         y += round(title_size * LINE_SPACING)
-    frames = fmt.gop_frames
-    picture = (
-        picture.filter("setsar", "1")
-        .filter("format", "yuv420p")
-        .filter("loop", loop=frames - 1, size=1, start=0)
-        .filter("setpts", f"N/({fmt.fps}*TB)")
-    )
-    return compile_args(
-        ffmpeg.output(
-            picture,
-            str(out),
-            an=None,
-            map_metadata=-1,
-            video_track_timescale=90000,
-            **{"frames:v": frames},
-            **fmt.video_kwargs(),
-        )
-    )
+    return repeated_frame_args(picture, out, fmt, fmt.gop_frames)
 
 
 def picture_video_args(

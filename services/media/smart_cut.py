@@ -37,6 +37,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -411,7 +412,8 @@ def smart_cut(
     share = parallel / (parallel + plan.frames * COPY_COST)
     try:
         run_jobs(jobs, workers=len(jobs), report=lambda f: on_progress(share * f), cancel=cancel)
-        delay = max(_piece_delay(path, frames) for path, frames, _ in pieces)
+        with ThreadPoolExecutor(max_workers=len(pieces)) as pool:
+            delay = max(pool.map(lambda piece: _piece_delay(piece[0], piece[1]), pieces))
         lines = ["ffconcat version 1.0"]
         for path, frames, _ in pieces:
             lines += [f"file '{path.name}'", f"duration {frames / plan.fps:.6f}"]

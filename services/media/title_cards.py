@@ -93,11 +93,7 @@ def card_args(
     work_dir.mkdir(parents=True, exist_ok=True)
     stem = out.stem
     layout = layout_text(text, fmt.width, fmt.height)
-    video = (
-        ffmpeg.input(f"color=c={BACKGROUND}:s={fmt.width}x{fmt.height}:r={fmt.fps}", f="lavfi")
-        .video.filter("trim", end_frame=1)
-        .filter("setpts", "PTS-STARTPTS")
-    )
+    video = blank_frame(fmt)
     margin = round(fmt.width * 0.06)
     label_file = work_dir / f"{stem}-label.txt"
     label_file.write_text(label, encoding="utf-8")
@@ -124,21 +120,37 @@ def card_args(
             "(w-text_w)/2",
             str(round(top + index * step)),
         )
-    video = (
-        video.filter("setsar", "1")
+    return repeated_frame_args(video, out, fmt, frames, movflags="+faststart")
+
+
+def blank_frame(fmt: OutputFormat) -> ffmpeg.nodes.FilterableStream:
+    """Return one frame of the background colour in the format's size, to draw on."""
+    return (
+        ffmpeg.input(f"color=c={BACKGROUND}:s={fmt.width}x{fmt.height}:r={fmt.fps}", f="lavfi")
+        .video.filter("trim", end_frame=1)
+        .filter("setpts", "PTS-STARTPTS")
+    )
+
+
+def repeated_frame_args(
+    picture: ffmpeg.nodes.FilterableStream, out: Path, fmt: OutputFormat, frames: int, **extra
+) -> list[str]:
+    """Return ffmpeg arguments that encode one drawn frame `frames` times in the format."""
+    picture = (
+        picture.filter("setsar", "1")
         .filter("format", "yuv420p")
         .filter("loop", loop=frames - 1, size=1, start=0)
         .filter("setpts", f"N/({fmt.fps}*TB)")
     )
     return compile_args(
         ffmpeg.output(
-            video,
+            picture,
             str(out),
             an=None,
             map_metadata=-1,
-            movflags="+faststart",
             video_track_timescale=90000,
             **{"frames:v": frames},
+            **extra,
             **fmt.video_kwargs(),
         )
     )

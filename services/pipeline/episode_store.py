@@ -17,6 +17,7 @@ from services.atomic import atomic_output, write_json_atomic
 from services.episodes.artifacts import artifact_exists
 from services.episodes.files import EpisodeFiles
 from services.episodes.labels import display_title
+from services.episodes.metadata import set_user_title
 from services.media.ffmpeg import failure_reason
 from services.pipeline.faults import StorageFault, disk_full_message, is_disk_full
 from services.run.errors import ClientError
@@ -76,9 +77,12 @@ def clean_title(value: object) -> str:
     return title
 
 
-def rename_episode(episode: Episode, title: object) -> Episode:
-    """Give an episode a new title (validated by `clean_title`) and store it."""
+def rename_episode(data_dir: Path, episode: Episode, title: object) -> Episode:
+    """Give an episode a new title (validated by `clean_title`); the narration takes it too."""
     episode.title = clean_title(title)
+    files = EpisodeFiles.for_episode(data_dir, episode.id)
+    if files.root.is_dir():
+        set_user_title(files, episode.title)
     db.session.commit()
     return episode
 

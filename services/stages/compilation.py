@@ -37,6 +37,7 @@ from services.media.loudness import (
 from services.media.soundtrack import SoundPiece, join_sound, level_pieces
 from services.media.title_cards import render_card
 from services.run.errors import ToolError
+from services.run.words import plural
 from services.stages.base import Stage, StageContext
 from services.stages.final_timeline import (
     Picture,
@@ -90,9 +91,9 @@ class CompilationStage(Stage):
         measure_segments(segments, fmt, work)
         cards = [s for s in segments if not s.is_clip]
         ctx.logger.info(
-            "Compiling %d narration cards and %d clips at %dx%d %d fps",
-            len(cards),
-            len(segments) - len(cards),
+            "Compiling %s and %s at %dx%d %d fps",
+            plural(len(cards), "narration card"),
+            plural(len(segments) - len(cards), "clip"),
             fmt.width,
             fmt.height,
             fmt.fps,

@@ -18,6 +18,7 @@ from pathlib import Path
 import ffmpeg
 
 from services.atomic import atomic_output, read_json, write_json_atomic, write_text_atomic
+from services.episodes.metadata import USER_TITLE, read_metadata, shown_title
 from services.media.audio_picture import PictureSpec, cover_stream, render_picture_video
 from services.media.ffmpeg import (
     FFmpegError,
@@ -301,6 +302,9 @@ class ExtractionStage(Stage):
             source, info, meta, caption = self._from_url(ctx, ctx.options.source, language)
         else:
             source, info, meta, caption = self._from_upload(ctx, ctx.options.source, language)
+        renamed = read_metadata(ctx.files).get(USER_TITLE)
+        if renamed:  # the title you gave the episode outlives a new extraction
+            meta[USER_TITLE] = renamed
         self._extract_audio(ctx, source, info)
         if info["video"] is None:
             meta["remuxed"] = False
@@ -461,7 +465,7 @@ class ExtractionStage(Stage):
         """Write Input/original_video.mp4 for an audio-only source; return what it shows."""
         cover = cover_stream(info)
         spec = PictureSpec(
-            title=str(meta.get("title") or source.stem),
+            title=str(shown_title(meta) or source.stem),
             label=str(meta.get("uploader") or "Audio"),
             wave_audio=ctx.files.original_audio,
             cover=(source, cover) if cover is not None else None,

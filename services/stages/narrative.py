@@ -26,6 +26,7 @@ from services.engines.narrative.passages import episode_speakers, passage_facts,
 from services.engines.narrative.template import TemplateCheckError
 from services.engines.registry import get_engine
 from services.episodes.budget import narration_budget, narration_floor, resolve_target
+from services.episodes.metadata import read_metadata, shown_title
 from services.episodes.segments import SegmentsError, chronological, load_segments, segment_bounds
 from services.episodes.selection import record_auto_selection, user_selection_is_current
 from services.library.prompts import PromptNotFound, find_prompt, list_prompts
@@ -94,10 +95,10 @@ class NarrativeStage(Stage):
         write_json_atomic(ctx.files.script, script)
         meta = script["script_metadata"]
         ctx.logger.info(
-            "Script: %d clips (%.0f s of video), %d narration sections (about %.0f s); theme: %s",
-            meta["clip_count"],
+            "Script: %s (%.0f s of video), %s (about %.0f s); theme: %s",
+            plural(meta["clip_count"], "clip"),
             meta["total_clip_seconds"],
-            len(script["podcast_sections"]) - meta["clip_count"],
+            plural(len(script["podcast_sections"]) - meta["clip_count"], "narration section"),
             meta["estimated_narration_seconds"],
             script["narrative_theme"],
         )
@@ -182,15 +183,11 @@ class NarrativeStage(Stage):
 
     def _episode(self, ctx: StageContext, segments: list[dict], guideline: str) -> dict:
         """Return what the narration may say of the episode and each passage."""
-        metadata: dict = {}
-        if ctx.files.metadata.exists():
-            try:
-                loaded = read_json(ctx.files.metadata)
-                metadata = loaded if isinstance(loaded, dict) else {}
-            except (OSError, ValueError):
-                ctx.logger.warning("Input/metadata.json is unreadable; narrating without a title")
+        metadata = read_metadata(ctx.files)
+        if not metadata and ctx.files.metadata.exists():
+            ctx.logger.warning("Input/metadata.json is unreadable; narrating without a title")
         transcript = self._transcript(ctx)
-        title = readable_title(metadata.get("title")) or readable_title(metadata.get("webpage_url"))
+        title = readable_title(shown_title(metadata)) or readable_title(metadata.get("webpage_url"))
         speakers, count = episode_speakers(transcript)
         source_seconds = float(metadata.get("duration") or 0) or max(
             [float(line.get("end", 0)) for line in transcript] or [0.0]

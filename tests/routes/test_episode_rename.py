@@ -7,7 +7,12 @@ from datetime import UTC, datetime
 import pytest
 
 from models import Episode, db
+from services.atomic import write_json_atomic
+from services.episodes.files import EpisodeFiles
+from services.episodes.metadata import read_metadata, shown_title
 from services.pipeline import episode_store as store
+from services.pipeline.fingerprint import stage_fingerprint
+from services.run.options import RunOptions
 
 URL = "http://127.0.0.1:9/talk.mp4"
 
@@ -69,13 +74,26 @@ def test_patch_of_an_unknown_episode_is_404(client) -> None:  # noqa: ANN001
 
 
 def test_rename_service_stores_the_clean_title(app, episode: str) -> None:  # noqa: ANN001
+    data_dir = app.config["DATA_DIR"]
     with app.app_context():
-        store.rename_episode(db.session.get(Episode, episode), " Renamed ")
+        store.rename_episode(data_dir, db.session.get(Episode, episode), " Renamed ")
         db.session.expire_all()
         assert db.session.get(Episode, episode).title == "Renamed"
         with pytest.raises(store.EpisodeError) as refused:
-            store.rename_episode(db.session.get(Episode, episode), "x\x00y")
+            store.rename_episode(data_dir, db.session.get(Episode, episode), "x\x00y")
         assert refused.value.field == "title"
+
+
+def test_rename_reaches_the_narration_metadata(app, client, episode) -> None:  # noqa: ANN001
+    files = EpisodeFiles.for_episode(app.config["DATA_DIR"], episode)
+    write_json_atomic(files.metadata, {"title": "talk_source.mp4", "duration": 60.0})
+    before = stage_fingerprint(4, files, app.config["DATA_DIR"], RunOptions())
+    answer = client.patch(f"/episodes/api/episodes/{episode}", json={"title": "Garden Hour"})
+    assert answer.status_code == 200
+    metadata = read_metadata(files)
+    assert metadata["title"] == "talk_source.mp4" and shown_title(metadata) == "Garden Hour"
+    # Stage 4 sees a change (it re-narrates with the new title on the next run).
+    assert stage_fingerprint(4, files, app.config["DATA_DIR"], RunOptions()) != before
 
 
 def test_a_url_episode_takes_the_probed_title(client) -> None:  # noqa: ANN001

@@ -28,6 +28,7 @@ from services.engines.narrative.base import (
 from services.episodes.segments import segment_bounds
 from services.run.call import EngineCall
 from services.run.errors import InvalidInputError, ToolError
+from services.run.words import plural
 
 SETTINGS = "LLM_BASE_URL, LLM_API_KEY and LLM_MODEL"
 _NUMBER = re.compile(r"(\d+)\s*$")
@@ -178,7 +179,9 @@ class LLMNarrativeEngine(ChatEngine, NarrativeEngine):
             raise InvalidInputError(f"The narrative template cannot be read: {exc}.") from exc
         client = ChatClient(call=call, engine=self.name)
         log.info(
-            "Asking %s for the narration of %d clips", client.endpoint.describe(), len(segments)
+            "Asking %s for the narration of %s",
+            client.endpoint.describe(),
+            plural(len(segments), "clip"),
         )
         call.report(0.0, f"asking {client.endpoint.base_url}")
         try:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from services.episodes.files import EpisodeFiles
+from services.episodes.metadata import read_metadata, set_user_title, shown_title
 from services.run.errors import (
     InputMissingError,
     InvalidInputError,
@@ -168,6 +169,16 @@ def test_an_mp4_upload_is_used_as_it_is_not_copied(tmp_path: Path, media_dir) ->
         assert meta["remuxed"] is True
         assert (root / "Input/original_video.mp4").stat().st_ino == uploaded.stat().st_ino
     assert uploaded.read_bytes() == before and uploaded.stat().st_nlink == 2
+
+
+def test_a_rerun_keeps_the_title_you_gave_the_episode(tmp_path: Path, media_dir) -> None:
+    source = upload(tmp_path, media_dir / "talk.mp4")
+    run_stage(ExtractionStage, tmp_path, "ep1", source_kind="upload", source=source)
+    files = EpisodeFiles.for_episode(tmp_path, "ep1")
+    set_user_title(files, "Garden Hour")
+    run_stage(ExtractionStage, tmp_path, "ep1", source_kind="upload", source=source)
+    metadata = read_metadata(files)
+    assert shown_title(metadata) == "Garden Hour" and metadata["duration"]
 
 
 @pytest.mark.parametrize(

@@ -103,6 +103,7 @@ def test_titles_are_key_phrases_and_unique(tmp_path):
         ({"title": "index", "webpage_url": "https://x.test/live/index.m3u8"}, None, "index"),
         ({"title": "my_garden_talk.mp4"}, "My garden talk", "_"),
         ({"title": "upload-3fa9c2d1e4.wav"}, None, "upload"),
+        ({"title": "Old Source Name", "user_title": "The Wellness Hour"}, "Wellness", "old"),
     ],
 )
 def test_source_title_is_readable_or_left_out(tmp_path, metadata, said, never):
