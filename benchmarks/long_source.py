@@ -3,7 +3,7 @@
 A generated 60-minute 720p H.264 talk, once with its captions and once without them (the
 default speech recognition), to the default target length: wall time, real-time factor,
 per-stage times, peak memory of the worker process group and of the server process, and
-the disk the episode folder uses at the end.
+the disk the episode folder uses at the end. Run alone: .venv/bin/python -m benchmarks.long_source
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from benchmarks.end_to_end import run_once
 from benchmarks.memory import PeakMemory
-from benchmarks.report import Row
+from benchmarks.report import Row, markdown_table
 from benchmarks.samples import CACHE
 from services.media.ffmpeg import media_duration
 from services.sources.sample import generate_sample
@@ -79,3 +79,7 @@ def run_long(minutes: float = 60) -> list[Row]:
         for row in rows[-3 - len(result["errors"]) :]:
             print(row, flush=True)
     return rows
+
+
+if __name__ == "__main__":
+    print(markdown_table(run_long()))

@@ -29,8 +29,8 @@ from benchmarks.smart_cut import run_smart_cut  # noqa: E402
 from benchmarks.wins import run_wins  # noqa: E402
 
 NOTES = [
-    "Samples: synthetic talks from `services/sample.py` (640x360, 25 fps, espeak-ng speech, "
-    "WebVTT captions), cached in `.bench/`.",
+    "Samples: synthetic talks from `services/sources/sample.py` (640x360, 25 fps, espeak-ng "
+    "speech, WebVTT captions), cached in `.bench/`.",
     "Real-time factor = wall time of all seven stages, through the controller and a worker "
     "process, over the video's length (lower is better).",
     "Stages 6+7 vs raw ffmpeg: the ffmpeg and ffprobe commands the stages ran, recorded and "
@@ -39,6 +39,11 @@ NOTES = [
     "loopback HTTP URL; medians of interleaved runs.",
     "Stage 6 smart cut vs full re-encode: the same clips of a generated 720p30 H.264 sample "
     "(2 s GOPs, B-frames), cut from scratch each way, interleaved; medians.",
+    "Hour-long source (`--long`): a generated 60-minute 1280x720 25 fps talk (x264 ultrafast "
+    "at most 1.5 Mbit/s, 708 MB) run once with its captions and once without; the worker's "
+    "memory is the PSS of its whole process group (children share pages), sampled every "
+    "0.5 s; the server is the bench process itself, which earlier modules loaded models into "
+    "(run alone, `python -m benchmarks.long_source`, it stays near 100 MB).",
     "Re-render: the 2-minute talk run in full (captions, espeak), then one narration sentence "
     "changed and stages 4-7 run again without force (unchanged stages reused).",
     "Other processes on the machine move every figure: each module reports its load or spread.",
