@@ -1,4 +1,4 @@
-"""Take the README screenshots: the dashboard, a run in progress and an episode page.
+"""Take the README screenshots: dashboard, a run in progress, episode page, script editor.
 
     .venv/bin/python scripts/screenshots.py [--out docs/screenshots] [--width 1440]
 
@@ -94,6 +94,12 @@ def take(base: str, episode_id: str, out: Path, width: int, scheme: str) -> list
         )
         page.wait_for_load_state("networkidle")
         shots.append(out / "episode.png")
+        page.screenshot(path=shots[-1], full_page=True)
+
+        page.goto(f"/episodes/{episode_id}/script")
+        page.wait_for_selector("li.script-section")
+        page.wait_for_load_state("networkidle")
+        shots.append(out / "script-editor.png")
         page.screenshot(path=shots[-1], full_page=True)
 
         page.goto("/")
