@@ -95,6 +95,15 @@ def test_edit_a_narration_sentence_and_save_a_new_version(
     assert watched.foreign_requests() == []
 
 
+def test_a_phone_sized_window_needs_no_sideways_scrolling(watched: WatchedPage, files) -> None:
+    page = watched.page
+    open_editor(page)
+    page.set_viewport_size({"width": 400, "height": 800})
+    wide = page.evaluate("() => document.documentElement.scrollWidth")
+    assert wide <= 400, f"the page is {wide} px wide in a 400 px window"
+    expect(page.locator("#save-script")).to_be_in_viewport()
+
+
 def test_empty_narration_is_refused_with_its_section(watched: WatchedPage, files) -> None:
     page = watched.page
     open_editor(page)
