@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import subprocess
@@ -95,13 +96,27 @@ def _last_line(text: str) -> str:
 AAC_CODER = "fast"
 
 
+NTSC_RATES = (24, 30, 60)  # whole rates that also come slowed by 1000/1001 (23.976, 29.97...)
+
+
+def uniform_rate(measured: Fraction) -> Fraction:
+    """Return the clips' frame rate for a source's: NTSC rates exactly, else whole, 1-60."""
+    if measured <= 0:
+        return Fraction(30)
+    nominal = round(measured)
+    ntsc = Fraction(nominal * 1000, 1001)
+    if nominal in NTSC_RATES and abs(measured - ntsc) < Fraction(1, 1000):
+        return ntsc
+    return Fraction(max(1, min(60, nominal)))
+
+
 @dataclass(frozen=True)
 class OutputFormat:
     """The one uniform format of clips, cards and the final video, so joins need no re-encode."""
 
     width: int = 1280
     height: int = 720
-    fps: int = 30
+    fps: Fraction | int = 30  # frames a second, exact: 30000/1001 for NTSC's 29.97
     crf: int = 23
     preset: str = "veryfast"
     audio_rate: int = 48000
@@ -118,14 +133,11 @@ class OutputFormat:
         height -= height % 2
         width = round(src_w * height / src_h)
         width -= width % 2
-        fps = 30
         rate = video.get("avg_frame_rate") or video.get("r_frame_rate") or "30/1"
         try:
-            measured = float(Fraction(rate))
-            if measured > 0:
-                fps = max(1, min(60, round(measured)))
+            fps = uniform_rate(Fraction(rate))
         except (ValueError, ZeroDivisionError):
-            pass
+            fps = Fraction(30)
         return cls(width=max(width, 2), height=max(height, 2), fps=fps, **overrides)
 
     @classmethod
@@ -168,8 +180,34 @@ class OutputFormat:
 
     @property
     def gop_frames(self) -> int:
-        """Return the keyframe interval: two seconds."""
-        return self.fps * 2
+        """Return the keyframe interval: two seconds (60 frames at 29.97)."""
+        return round(self.fps * 2)
+
+    @property
+    def rate(self) -> str:
+        """Return the frame rate as ffmpeg takes it: "25", "30000/1001"."""
+        return str(Fraction(self.fps))
+
+    @property
+    def rate_ratio(self) -> str:
+        """Return the frame rate as ffprobe reports it: "25/1", "30000/1001"."""
+        exact = Fraction(self.fps)
+        return f"{exact.numerator}/{exact.denominator}"
+
+    @property
+    def rate_label(self) -> str:
+        """Return the frame rate for people: "25", "29.97", "23.976"."""
+        return f"{float(self.fps):.5g}"
+
+    def seconds_of(self, frames: int) -> float:
+        """Return how long `frames` frames last, in seconds."""
+        return float(frames / Fraction(self.fps))
+
+    def to_json(self) -> dict:
+        """Return the format as JSON data (a whole frame rate as a number, else "n/d")."""
+        exact = Fraction(self.fps)
+        rate = exact.numerator if exact.denominator == 1 else self.rate_ratio
+        return {**dataclasses.asdict(self), "fps": rate}
 
     def output_kwargs(self) -> dict:
         """Return ffmpeg-python output options of a uniform mp4 with picture and sound."""

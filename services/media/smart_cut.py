@@ -23,8 +23,9 @@ Where smart cutters are known to fail, and what happens here: open GOPs (a keyfr
 not an IDR, leading B-frames) - leading pictures dropped, parameter sets forced in-band;
 B-frame reordering - decode times rebuilt from the largest delay; edit lists and timestamp
 offsets - frames numbered from the video's start, hidden ones included; uneven frame
-durations at the seams - presentation times rebuilt on the grid; B-frames whose composition
-offsets were lost, fractional or variable frame rates, other containers (inexact seeks) -
+durations at the seams - presentation times rebuilt on the grid; NTSC rates (30000/1001) -
+the uniform format takes the exact rate, so the grid is the source's; B-frames whose
+composition offsets were lost, variable frame rates, other containers (inexact seeks) -
 refused, so the clip is re-encoded in full.
 """
 
@@ -73,7 +74,7 @@ class SmartPlan:
     copy_packets: int  # packets read from the copy's keyframe on, leading pictures included
     tail_frames: int
     copy_delay: int  # the middle's reordering delay in frames
-    fps: int
+    fps: Fraction | int  # exact: 30000/1001 at 29.97
     first_time: float
 
     def time_of(self, frame: int) -> float:
@@ -110,7 +111,7 @@ def format_mismatch(info: dict, fmt: OutputFormat) -> str | None:
             f"size {video.get('width')}x{video.get('height')}",
         ),
         (
-            video.get("avg_frame_rate") == video.get("r_frame_rate") == f"{fmt.fps}/1",
+            video.get("avg_frame_rate") == video.get("r_frame_rate") == fmt.rate_ratio,
             f"frame rate {video.get('avg_frame_rate')}",
         ),
         (
@@ -161,7 +162,9 @@ def list_packets(path: Path, info: dict, start: float, end: float) -> VideoPacke
     return VideoPackets(tuple(frames), tuple(keys), float(video_start) - file_start)
 
 
-def plan_smart_cut(packets: VideoPackets, fps: int, start: float, frames: int) -> SmartPlan | str:
+def plan_smart_cut(
+    packets: VideoPackets, fps: Fraction | int, start: float, frames: int
+) -> SmartPlan | str:
     """Plan a clip of `frames` frames from `start` s; return the plan or why not to."""
     # The first frame shown at or after `start`, as ffmpeg's accurate seek picks it.
     first = max(0, math.ceil((start - packets.first_time) * fps - 1e-3))
@@ -232,7 +235,7 @@ def _copy_args(source: Path, out: Path, plan: SmartPlan) -> list[str]:
     """Return ffmpeg arguments that copy the middle's packets with in-band parameter sets."""
     seek = plan.time_of(plan.copy_first) + 0.25 / plan.fps
     # Read a little past the middle's last packet (reordering), then drop by packet count.
-    read = (plan.copy_packets + 2 * plan.copy_delay + plan.fps) / plan.fps
+    read = float((plan.copy_packets + 2 * plan.copy_delay + plan.fps) / plan.fps)
     drop = f"lt(pts\\,startpts)+gte(n\\,{plan.copy_packets})"
     return [
         "-ss",
@@ -310,7 +313,7 @@ def _sound_args(audio_input: list[str], out: Path, fmt: OutputFormat, seconds: f
     ]
 
 
-def _join_args(listing: Path, sound: Path, out: Path, fps: int, delay: int) -> list[str]:
+def _join_args(listing: Path, sound: Path, out: Path, fps: Fraction | int, delay: int) -> list[str]:
     """Return ffmpeg arguments that join the picture's pieces and the sound into one mp4."""
     tick = f"(TB*{fps})"  # one frame in the packets' time base is 1/tick
     setts = f"setts=pts=round((PTS-STARTPTS)*{tick})/{tick}:dts=(N-{delay})/{tick}"
@@ -386,7 +389,7 @@ def smart_cut(
     work = Path(tempfile.mkdtemp(prefix=".smartcut-", dir=out.parent))
     head, middle, tail = work / "head.ts", work / "middle.ts", work / "tail.ts"
     sound, listing = work / "sound.m4a", work / "pieces.txt"
-    seconds = plan.frames / plan.fps
+    seconds = float(plan.frames / plan.fps)
     pieces = [
         (head, plan.head_frames, plan.time_of(plan.first)),
         (middle, plan.copy_frames, None),
@@ -407,7 +410,7 @@ def smart_cut(
             args, weight = _copy_args(source, path, plan), frames * COPY_COST
         else:
             args, weight = _encode_args(source, path, start, frames, fmt), frames
-        jobs.append(_ffmpeg_job(path.stem, args, frames / plan.fps, weight, what))
+        jobs.append(_ffmpeg_job(path.stem, args, float(frames / plan.fps), weight, what))
     parallel = sum(job.weight for job in jobs)
     share = parallel / (parallel + plan.frames * COPY_COST)
     try:
@@ -416,7 +419,7 @@ def smart_cut(
             delay = max(pool.map(lambda piece: _piece_delay(piece[0], piece[1]), pieces))
         lines = ["ffconcat version 1.0"]
         for path, frames, _ in pieces:
-            lines += [f"file '{path.name}'", f"duration {frames / plan.fps:.6f}"]
+            lines += [f"file '{path.name}'", f"duration {float(frames / plan.fps):.6f}"]
         listing.write_text("\n".join(lines) + "\n", encoding="utf-8")
         run_ffmpeg(
             _join_args(listing, sound, out, plan.fps, delay),

@@ -8,6 +8,7 @@ import subprocess
 import textwrap
 import threading
 from dataclasses import dataclass
+from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
 
@@ -126,7 +127,7 @@ def card_args(
 def blank_frame(fmt: OutputFormat) -> ffmpeg.nodes.FilterableStream:
     """Return one frame of the background colour in the format's size, to draw on."""
     return (
-        ffmpeg.input(f"color=c={BACKGROUND}:s={fmt.width}x{fmt.height}:r={fmt.fps}", f="lavfi")
+        ffmpeg.input(f"color=c={BACKGROUND}:s={fmt.width}x{fmt.height}:r={fmt.rate}", f="lavfi")
         .video.filter("trim", end_frame=1)
         .filter("setpts", "PTS-STARTPTS")
     )
@@ -140,7 +141,7 @@ def repeated_frame_args(
         picture.filter("setsar", "1")
         .filter("format", "yuv420p")
         .filter("loop", loop=frames - 1, size=1, start=0)
-        .filter("setpts", f"N/({fmt.fps}*TB)")
+        .filter("setpts", f"N/(({fmt.rate})*TB)")
     )
     return compile_args(
         ffmpeg.output(
@@ -156,7 +157,7 @@ def repeated_frame_args(
     )
 
 
-def card_frames(narration_seconds: float, fps: int) -> int:
+def card_frames(narration_seconds: float, fps: Fraction | int) -> int:
     """Return the card length in frames: the narration's, rounded up to whole frames."""
     return max(1, math.ceil(narration_seconds * fps - 1e-6))
 
@@ -188,7 +189,7 @@ def render_card(
     """Render `frames` frames of one title card to `out` (an intermediate, not an artifact)."""
     run_ffmpeg(
         card_args(text, label, out, fmt, frames, work_dir),
-        duration=frames / fmt.fps,
+        duration=fmt.seconds_of(frames),
         on_progress=on_progress,
         cancel=cancel,
         what=f"Rendering the card of {out.stem}",

@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import ffmpeg
@@ -58,7 +59,7 @@ class ClipPlan:
     duration: float
 
 
-def plan_clips(sections: list[dict], video_seconds: float, fps: int) -> list[ClipPlan]:
+def plan_clips(sections: list[dict], video_seconds: float, fps: Fraction | int) -> list[ClipPlan]:
     """Check each clip's id and time range against the video; return the cutting plan."""
     plans: list[ClipPlan] = []
     seen: set[str] = set()
@@ -86,7 +87,7 @@ def plan_clips(sections: list[dict], video_seconds: float, fps: int) -> list[Cli
                 hint="Fix its start_time/end_time in the script, or rerun stage 4.",
             )
         frames = max(1, round((end - start) * fps))
-        plans.append(ClipPlan(clip_id, start, end, frames / fps))
+        plans.append(ClipPlan(clip_id, start, end, float(frames / Fraction(fps))))
     return plans
 
 
@@ -259,7 +260,7 @@ class ClippingStage(Stage):
         manifest = ClipManifest(
             files.video_dir / MANIFEST_NAME,
             {
-                "format": asdict(fmt),
+                "format": fmt.to_json(),
                 "source": {"size": source_stat.st_size, "mtime_ns": source_stat.st_mtime_ns},
                 "smart_cut": enabled,
             },
@@ -275,7 +276,7 @@ class ClippingStage(Stage):
                 ctx.logger.info(
                     "%s: smart cut, copying %.2f of %.2f s (re-encoding %d + %d frames)",
                     plan.clip_id,
-                    method.copy_frames / fmt.fps,
+                    fmt.seconds_of(method.copy_frames),
                     plan.duration,
                     method.head_frames,
                     method.tail_frames,
@@ -283,13 +284,13 @@ class ClippingStage(Stage):
             else:
                 ctx.logger.info("%s: full re-encode: %s", plan.clip_id, method)
         ctx.logger.info(
-            "Cutting %d of %s (%.1f s) at %dx%d %d fps%s, %d at a time",
+            "Cutting %d of %s (%.1f s) at %dx%d %s fps%s, %d at a time",
             len(todo),
             plural(len(plans), "clip"),
             sum(p.duration for p in todo),
             fmt.width,
             fmt.height,
-            fmt.fps,
+            fmt.rate_label,
             "" if has_audio else ", adding silent audio",
             min(ctx.cpu_count, len(todo)),
         )

@@ -91,12 +91,12 @@ class CompilationStage(Stage):
         measure_segments(segments, fmt, work)
         cards = [s for s in segments if not s.is_clip]
         ctx.logger.info(
-            "Compiling %s and %s at %dx%d %d fps",
+            "Compiling %s and %s at %dx%d %s fps",
             plural(len(cards), "narration card"),
             plural(len(segments) - len(cards), "clip"),
             fmt.width,
             fmt.height,
-            fmt.fps,
+            fmt.rate_label,
         )
         timeline, total = place_on_timeline(segments)
         sound = work / "sound.flac"
@@ -270,7 +270,7 @@ class CompilationStage(Stage):
             ["-i", f"file:{src}", "-map", "0:v:0", "-map", "0:a:0"]
             + ["-vf", f"subtitles=filename={filter_path(srt)}:force_style='{style}'"]
             + ["-c:v", "libx264", "-preset", fmt.preset, "-crf", str(fmt.crf)]
-            + ["-pix_fmt", "yuv420p", "-r", str(fmt.fps), "-g", str(fmt.gop_frames)]
+            + ["-pix_fmt", "yuv420p", "-r", fmt.rate, "-g", str(fmt.gop_frames)]
             + ["-c:a", "copy", "-movflags", "+faststart", "-f", "mp4", f"file:{out}"],
             duration=total,
             on_progress=ctx.sub_progress("burn", "drawing the subtitles into the picture"),

@@ -100,7 +100,7 @@ def check_clip_format(path: Path, clip_id: str, fmt: OutputFormat) -> float:
         "h264",
         fmt.width,
         fmt.height,
-        f"{fmt.fps}/1",
+        fmt.rate_ratio,
         "aac",
         str(fmt.audio_rate),
         fmt.audio_channels,
@@ -108,7 +108,8 @@ def check_clip_format(path: Path, clip_id: str, fmt: OutputFormat) -> float:
     if found != wanted:
         raise InvalidInputError(
             f"Clip {clip_id} is not in the episode's format ({found[1]}x{found[2]} "
-            f"{found[3]} fps, audio {found[4]}; expected {fmt.width}x{fmt.height} {fmt.fps} fps).",
+            f"{found[3]} fps, audio {found[4]}; expected {fmt.width}x{fmt.height} "
+            f"{fmt.rate_label} fps).",
             hint="Rerun stage 6 (Video Clipping).",
         )
     return float(video.get("duration") or info.get("format", {}).get("duration") or 0)
@@ -165,10 +166,11 @@ def measure_segments(segments: list[Segment], fmt: OutputFormat, work: Path) -> 
                 hint="Rerun stage 5 (Audio Generation).",
             )
         frames = card_frames(narration, fmt.fps)
-        seg.seconds = frames / fmt.fps
+        seg.seconds = fmt.seconds_of(frames)
         stem = f"card-{index:03d}-{seg.section['section_id']}"
         seg.pictures = [
-            Picture(work / f"{stem}-{n}f.mp4", n / fmt.fps, n) for n in card_pieces(frames, gop)
+            Picture(work / f"{stem}-{n}f.mp4", fmt.seconds_of(n), n)
+            for n in card_pieces(frames, gop)
         ]
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 FAST_H264 = ("-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p")
 
 
-def pattern(seconds: float, size: str = "320x240", rate: int = 25) -> str:
+def pattern(seconds: float, size: str = "320x240", rate: int | str = 25) -> str:
     """Return a lavfi source of a moving test pattern."""
     return f"testsrc2=size={size}:rate={rate}:duration={seconds}"
 
@@ -35,7 +35,7 @@ def lavfi(path: Path, *sources: str, output: Sequence[str] = ()) -> Path:
 
 
 def make_video(
-    path: Path, seconds: float = 6.0, size: str = "320x240", rate: int = 25, tone: bool = True
+    path: Path, seconds: float = 6.0, size: str = "320x240", rate: int | str = 25, tone: bool = True
 ) -> Path:
     """Write an mp4 with a moving test pattern and a sine tone (or silence)."""
     audio = sine(seconds) if tone else silence(seconds)

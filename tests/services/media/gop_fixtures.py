@@ -8,6 +8,7 @@ file starts 0.52 s into its first GOP; the frames before are hidden), a timestam
 from __future__ import annotations
 
 import subprocess
+from fractions import Fraction
 from pathlib import Path
 
 FPS = 25
@@ -15,7 +16,9 @@ FPS = 25
 MARKS = (2.4, 5.4)
 
 
-def make_gop_video(path: Path, *, open_gop: bool, seconds: float = 6.0, bframes: int = 3) -> Path:
+def make_gop_video(
+    path: Path, *, open_gop: bool, seconds: float = 6.0, bframes: int = 3, rate: str = str(FPS)
+) -> Path:
     """Write a 320x240 25 fps H.264 (High, 3 B-frames, keyframe every second) + AAC mp4.
 
     The picture flashes a white square in its top left corner and the sound beeps at MARKS.
@@ -23,7 +26,8 @@ def make_gop_video(path: Path, *, open_gop: bool, seconds: float = 6.0, bframes:
     path.parent.mkdir(parents=True, exist_ok=True)
     flash = "+".join(f"between(t,{t},{t + 0.5 / FPS})" for t in MARKS)
     beep = "+".join(f"between(t,{t},{t + 1 / FPS})" for t in MARKS)
-    x264 = f"keyint={FPS}:min-keyint={FPS}:scenecut=0:bframes={bframes}:open-gop={int(open_gop)}"
+    gop = round(Fraction(rate))  # a keyframe every second
+    x264 = f"keyint={gop}:min-keyint={gop}:scenecut=0:bframes={bframes}:open-gop={int(open_gop)}"
     subprocess.run(
         [
             "ffmpeg",
@@ -34,7 +38,7 @@ def make_gop_video(path: Path, *, open_gop: bool, seconds: float = 6.0, bframes:
             "-f",
             "lavfi",
             "-i",
-            f"testsrc2=size=320x240:rate={FPS}:duration={seconds},"
+            f"testsrc2=size=320x240:rate={rate}:duration={seconds},"
             f"drawbox=x=0:y=0:w=64:h=64:color=white:t=fill:enable='{flash}'",
             "-f",
             "lavfi",

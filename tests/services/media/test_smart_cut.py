@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import threading
+from fractions import Fraction
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -33,11 +34,11 @@ def cut_both(source: Path, start: float, frames: int, work: Path) -> SimpleNames
     """Smart-cut and fully re-encode `frames` frames of `source` from `start` s."""
     info = probe(source)
     fmt = OutputFormat.for_source(info)
-    packets = list_packets(source, info, start, start + frames / FPS)
+    packets = list_packets(source, info, start, start + fmt.seconds_of(frames))
     plan = plan_smart_cut(packets, fmt.fps, start, frames)
     assert isinstance(plan, SmartPlan), plan
     smart, progress = work / "smart.mp4", []
-    sound = audio_input_args(source, plan.time_of(plan.first), frames / FPS, fmt, True)
+    sound = audio_input_args(source, plan.time_of(plan.first), fmt.seconds_of(frames), fmt, True)
     smart_cut(
         source,
         smart,
@@ -49,7 +50,7 @@ def cut_both(source: Path, start: float, frames: int, work: Path) -> SimpleNames
         what="test cut",
     )
     full = work / "full.mp4"
-    seconds = frames / FPS
+    seconds = fmt.seconds_of(frames)
     run_ffmpeg(cut_args(source, full, ClipPlan("c", start, start + seconds, seconds), fmt, True))
     return SimpleNamespace(
         work=work, packets=packets, plan=plan, smart=smart, full=full, progress=progress
@@ -66,12 +67,14 @@ def cut(request, tmp_path_factory) -> SimpleNamespace:
     return made
 
 
-def join_by_copy(pieces: list[Path], frames: list[int], work: Path) -> tuple[str, int]:
+def join_by_copy(
+    pieces: list[Path], frames: list[int], work: Path, fps: Fraction | int = FPS
+) -> tuple[str, int]:
     """Join mp4 pieces as stage 7 does (concat, durations, copy, -xerror); return errors, frames."""
     listing = work / "join.txt"
     lines = ["ffconcat version 1.0"]
     for piece, count in zip(pieces, frames, strict=True):
-        lines += [f"file '{piece.name}'", f"duration {count / FPS:.6f}"]
+        lines += [f"file '{piece.name}'", f"duration {float(count / Fraction(fps)):.6f}"]
     listing.write_text("\n".join(lines) + "\n", encoding="utf-8")
     joined = work / "joined.mp4"
     result = subprocess.run(
@@ -251,3 +254,26 @@ def test_format_mismatch_names_what_differs(tmp_path):
     assert format_mismatch(info, OutputFormat.for_source(info)) is None
     assert format_mismatch(info, OutputFormat.for_source(info, max_height=180)) == "size 320x240"
     assert format_mismatch(info, OutputFormat(width=320, height=240, fps=30)) == "frame rate 25/1"
+
+
+def test_an_ntsc_source_is_smart_cut_at_its_exact_rate(tmp_path):
+    """29.97 fps (30000/1001), as many YouTube talks: copied, not converted to 30 fps."""
+    source = make_gop_video(tmp_path / "ntsc.mp4", open_gop=False, seconds=5.0, rate="30000/1001")
+    info = probe(source)
+    fmt = OutputFormat.for_source(info)
+    assert (fmt.rate, fmt.gop_frames, fmt.rate_label) == ("30000/1001", 60, "29.97")
+    assert format_mismatch(info, fmt) is None
+    made = cut_both(source, 1.3, 90, tmp_path)  # 3 s: head, two whole GOPs, tail
+    assert made.plan.copy_frames >= 30
+    video = ffprobe_json(made.smart, count_frames=True)["streams"][0]
+    assert video["r_frame_rate"] == "30000/1001" and int(video["nb_read_frames"]) == 90
+    decoded = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(made.smart), "-f", "null", "-"],
+        capture_output=True,
+        text=True,
+    )
+    assert decoded.returncode == 0 and not decoded.stderr, decoded.stderr
+    ssim = _ssim_per_frame(made.smart, made.full, tmp_path / "ssim.log")
+    assert len(ssim) == 90 and min(ssim) >= 0.98, min(ssim)
+    errors, frames = join_by_copy([made.smart, made.full], [90, 90], tmp_path, fmt.fps)
+    assert not errors and frames == 180, errors

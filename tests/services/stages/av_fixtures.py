@@ -75,11 +75,12 @@ def make_episode(
     seconds: float = 8.0,
     tone: bool = True,
     clips: list[tuple[float, float]] = CLIPS,
+    rate: str = "25",
 ) -> EpisodeFiles:
-    """Create an episode with a 320x240 source video and a two-clip script."""
+    """Create an episode with a 320x240 source video (`rate` fps) and a two-clip script."""
     files = EpisodeFiles.for_episode(data_dir, EPISODE)
     files.ensure_dirs()
-    make_video(files.original_video, seconds=seconds, size="320x240", tone=tone)
+    make_video(files.original_video, seconds=seconds, size="320x240", rate=rate, tone=tone)
     write_script(files, clips)
     return files
 

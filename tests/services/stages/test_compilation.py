@@ -19,11 +19,11 @@ from tests.support.media import ffprobe_json
 from tests.support.stage_runner import assert_monotonic_progress, run_stage
 
 
-@pytest.fixture(scope="module")
-def compiled(tmp_path_factory):
-    """Run stages 5, 6 and 7 on a fresh episode once; return (files, stage 7 run)."""
+@pytest.fixture(scope="module", params=["25", "30000/1001"], ids=["25fps", "29.97fps"])
+def compiled(request, tmp_path_factory):
+    """Run stages 5, 6 and 7 on a fresh episode once per source rate; return (files, run)."""
     data_dir = tmp_path_factory.mktemp("compilation")
-    files = make_episode(data_dir)
+    files = make_episode(data_dir, rate=request.param)
     run_stage(AudioStage, data_dir, EPISODE, audio_method="tts")
     run_stage(ClippingStage, data_dir, EPISODE)
     return files, run_stage(CompilationStage, data_dir, EPISODE)
@@ -55,7 +55,7 @@ def test_final_lasts_as_long_as_its_parts(compiled):
 
 def test_every_frame_of_cards_and_clips_reaches_the_final(compiled):
     files, _ = compiled
-    fps = 25  # the source rate of make_video
+    fps = OutputFormat.for_source(probe(files.original_video)).fps  # the source's own
     clips = sum(
         int(ffprobe_json(files.clip(c), count_frames=True)["streams"][0]["nb_read_frames"])
         for c in ("clip_01", "clip_02")
@@ -67,6 +67,7 @@ def test_every_frame_of_cards_and_clips_reaches_the_final(compiled):
     final = ffprobe_json(files.final_video, count_frames=True)
     video = next(s for s in final["streams"] if s["codec_type"] == "video")
     assert int(video["nb_read_frames"]) == clips + cards
+    assert video["r_frame_rate"] == ffprobe_json(files.original_video)["streams"][0]["r_frame_rate"]
 
 
 def test_final_is_normalised_to_minus_16_lufs(compiled):
