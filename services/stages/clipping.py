@@ -128,6 +128,7 @@ def smart_plans(
         )
 
     def method(plan: ClipPlan) -> SmartPlan | str:
+        """Return the clip's smart-cut plan, or why it is re-encoded in full."""
         packets = list_packets(source, info, plan.start, plan.end)
         if not packets:
             return "the source's frame timestamps are irregular there"
