@@ -11,7 +11,6 @@ from unittest import mock
 
 from services.episodes.files import EpisodeFiles
 from services.run.options import RunOptions
-from services.stages import compilation
 from services.stages.base import Stage, StageContext
 from services.stages.registry import STAGES
 
@@ -64,5 +63,5 @@ def keeping_compile_dir() -> Iterator[None]:
         if name != "compile" and not name.startswith(".smartcut-"):
             real_rmtree(path, *args, **kwargs)
 
-    with mock.patch.object(compilation.shutil, "rmtree", rmtree_but_compile):
+    with mock.patch.object(shutil, "rmtree", rmtree_but_compile):
         yield

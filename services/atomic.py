@@ -1,9 +1,13 @@
-"""Atomic file writes: a file appears under its final name only when complete."""
+"""Atomic file writes: a file appears under its final name only when complete.
+
+Scratch folders likewise never outlive the work that needed them (`scratch_folder`).
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -88,3 +92,14 @@ def remove_partials(directory: Path) -> int:
             path.unlink(missing_ok=True)
             removed += 1
     return removed
+
+
+@contextmanager
+def scratch_folder(path: Path) -> Iterator[Path]:
+    """Yield `path` as a new empty folder; remove it afterwards, also when the block fails."""
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True, exist_ok=True)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)

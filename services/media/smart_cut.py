@@ -77,9 +77,13 @@ class SmartPlan:
     fps: Fraction | int  # exact: 30000/1001 at 29.97
     first_time: float
 
+    def seconds_of(self, frames: int) -> float:
+        """Return how long `frames` frames last, in seconds."""
+        return float(frames / Fraction(self.fps))
+
     def time_of(self, frame: int) -> float:
         """Return when source frame `frame` is shown (seconds from the file's start time)."""
-        return self.first_time + frame / self.fps
+        return self.first_time + self.seconds_of(frame)
 
     @property
     def copy_first(self) -> int:
@@ -235,7 +239,7 @@ def _copy_args(source: Path, out: Path, plan: SmartPlan) -> list[str]:
     """Return ffmpeg arguments that copy the middle's packets with in-band parameter sets."""
     seek = plan.time_of(plan.copy_first) + 0.25 / plan.fps
     # Read a little past the middle's last packet (reordering), then drop by packet count.
-    read = float((plan.copy_packets + 2 * plan.copy_delay + plan.fps) / plan.fps)
+    read = plan.seconds_of(plan.copy_packets + 2 * plan.copy_delay) + 1.0
     drop = f"lt(pts\\,startpts)+gte(n\\,{plan.copy_packets})"
     return [
         "-ss",
@@ -389,7 +393,7 @@ def smart_cut(
     work = Path(tempfile.mkdtemp(prefix=".smartcut-", dir=out.parent))
     head, middle, tail = work / "head.ts", work / "middle.ts", work / "tail.ts"
     sound, listing = work / "sound.m4a", work / "pieces.txt"
-    seconds = float(plan.frames / plan.fps)
+    seconds = plan.seconds_of(plan.frames)
     pieces = [
         (head, plan.head_frames, plan.time_of(plan.first)),
         (middle, plan.copy_frames, None),
@@ -410,7 +414,7 @@ def smart_cut(
             args, weight = _copy_args(source, path, plan), frames * COPY_COST
         else:
             args, weight = _encode_args(source, path, start, frames, fmt), frames
-        jobs.append(_ffmpeg_job(path.stem, args, float(frames / plan.fps), weight, what))
+        jobs.append(_ffmpeg_job(path.stem, args, plan.seconds_of(frames), weight, what))
     parallel = sum(job.weight for job in jobs)
     share = parallel / (parallel + plan.frames * COPY_COST)
     try:
@@ -419,7 +423,7 @@ def smart_cut(
             delay = max(pool.map(lambda piece: _piece_delay(piece[0], piece[1]), pieces))
         lines = ["ffconcat version 1.0"]
         for path, frames, _ in pieces:
-            lines += [f"file '{path.name}'", f"duration {float(frames / plan.fps):.6f}"]
+            lines += [f"file '{path.name}'", f"duration {plan.seconds_of(frames):.6f}"]
         listing.write_text("\n".join(lines) + "\n", encoding="utf-8")
         run_ffmpeg(
             _join_args(listing, sound, out, plan.fps, delay),

@@ -16,8 +16,8 @@ from sqlalchemy import func, select, update
 
 from models import Episode, LogRecord, PipelineSession, StageRun, db
 from models.session import ACTIVE_STATUSES
-from services.atomic import read_json
 from services.episodes.files import EpisodeFiles
+from services.episodes.metadata import read_metadata
 from services.pipeline import events as ev
 from services.pipeline import payloads
 from services.pipeline import session_state as st
@@ -254,11 +254,7 @@ class SessionRecorder:
 
     def _update_episode_from_metadata(self) -> None:
         """Take a URL episode's title, and any episode's duration, from stage 1's metadata."""
-        files = EpisodeFiles.for_episode(self.data_dir, self.episode_id)
-        try:
-            meta = read_json(files.metadata)
-        except (OSError, ValueError):
-            return
+        meta = read_metadata(EpisodeFiles.for_episode(self.data_dir, self.episode_id))
         values = {}
         # An upload keeps the name the user gave it; a URL still named by its address takes
         # the video's own title (a title the user chose is kept).

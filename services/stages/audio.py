@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 import threading
 from dataclasses import replace
 from pathlib import Path
 from typing import cast
 
+from services.atomic import scratch_folder
 from services.engines.registry import get_engine
 from services.engines.tts.base import TTSEngine
 from services.engines.tts.cache import SpeechCache, cache_key
@@ -38,12 +38,10 @@ class AudioStage(Stage):
     def run(self, ctx: StageContext) -> dict:
         """Produce `Output/Audio/<section_id>.wav` for every narration section."""
         sections = self._sections(ctx)
-        work = ctx.files.work_dir / "audio"
-        shutil.rmtree(work, ignore_errors=True)
-        work.mkdir(parents=True, exist_ok=True)
         ctx.files.audio_dir.mkdir(parents=True, exist_ok=True)
         manifest = NarrationManifest(ctx.files.audio_dir)
-        try:
+        # Raw takes never outlive the stage, even when it fails.
+        with scratch_folder(ctx.files.work_dir / "audio") as work:
             if ctx.options.audio_method == "manual":
                 sources = self._check_recordings(ctx, sections)
                 ctx.progress("prepare", 1.0, f"{len(sections)} recordings found")
@@ -52,8 +50,6 @@ class AudioStage(Stage):
                 seconds = self._normalise(ctx, sections, sources, work)
             else:
                 seconds = self._speak_changed(ctx, sections, manifest, work)
-        finally:  # raw takes never outlive the stage, even when it fails
-            shutil.rmtree(work, ignore_errors=True)
         total = sum(seconds.values())
         ctx.logger.info("Narration ready: %d sections, %.1f s in total", len(sections), total)
         return {

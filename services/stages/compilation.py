@@ -12,11 +12,10 @@ Each section's loudness in the final is metered and logged.
 
 from __future__ import annotations
 
-import shutil
 import threading
 from pathlib import Path
 
-from services.atomic import atomic_output, write_text_atomic
+from services.atomic import atomic_output, scratch_folder, write_text_atomic
 from services.captions.subtitles import TimelineEntry, ffmetadata, filter_path, format_srt
 from services.media.ffmpeg import (
     FFmpegError,
@@ -75,13 +74,9 @@ class CompilationStage(Stage):
         files = ctx.files
         script, segments = load_segments(files)
         fmt = self._format(ctx, segments)
-        work = files.work_dir / "compile"
-        shutil.rmtree(work, ignore_errors=True)
-        work.mkdir(parents=True, exist_ok=True)
-        try:
+        # Sound tracks, card pieces and the joined picture never outlive the stage.
+        with scratch_folder(files.work_dir / "compile") as work:
             return self._compile(ctx, script, segments, fmt, work)
-        finally:  # sound tracks, card pieces and the joined picture never outlive the stage
-            shutil.rmtree(work, ignore_errors=True)
 
     def _compile(
         self, ctx: StageContext, script: dict, segments: list, fmt: OutputFormat, work: Path

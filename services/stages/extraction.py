@@ -17,7 +17,7 @@ from pathlib import Path
 
 import ffmpeg
 
-from services.atomic import atomic_output, read_json, write_json_atomic, write_text_atomic
+from services.atomic import atomic_output, write_json_atomic, write_text_atomic
 from services.episodes.metadata import USER_TITLE, read_metadata, shown_title
 from services.media.audio_picture import PictureSpec, cover_stream, render_picture_video
 from services.media.ffmpeg import (
@@ -424,7 +424,7 @@ class ExtractionStage(Stage):
                 caption = (lang, "sidecar", sub.name)
             ctx.progress("captions", (index + 1) / len(sidecars), f"{cues} caption cues")
         ctx.progress("captions", 1.0, "Subtitles imported" if sidecars else "No subtitles")
-        previous = read_json(ctx.files.metadata) if ctx.files.metadata.exists() else {}
+        previous = read_metadata(ctx.files)
         tags = probed.get("format", {}).get("tags") or {}
         meta = {
             "title": previous.get("title") or tags.get("title") or path.stem,
