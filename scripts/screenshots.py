@@ -45,6 +45,24 @@ def upload(base: str, video: Path) -> str:
     return response.json()["episode_id"]
 
 
+def shoot_episode(page, episode_id: str, at_seconds: float, path: Path) -> Path:  # noqa: ANN001
+    """Open an episode page, show its final at `at_seconds` and save the page as `path`."""
+    page.goto(f"/episodes/{episode_id}")
+    page.wait_for_selector("#final-video")
+    page.wait_for_function("() => document.querySelector('#final-video').readyState >= 1")
+    page.evaluate(
+        """(at) => new Promise((done) => {
+            const video = document.querySelector('#final-video');
+            video.addEventListener('seeked', done, { once: true });
+            video.currentTime = at;
+        })""",
+        at_seconds,
+    )
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=path, full_page=True)
+    return path
+
+
 def take(base: str, episode_id: str, out: Path, width: int, scheme: str) -> list[Path]:
     """Drive Chromium through a run and save the screenshots; return their paths."""
     from playwright.sync_api import sync_playwright
@@ -81,20 +99,8 @@ def take(base: str, episode_id: str, out: Path, width: int, scheme: str) -> list
         page.screenshot(path=shots[-1], full_page=True)
 
         page.wait_for_selector('.run-status[data-status="completed"]', timeout=300_000)
-        page.goto(f"/episodes/{episode_id}")
-        page.wait_for_selector("#final-video")
-        page.wait_for_function("() => document.querySelector('#final-video').readyState >= 1")
         # Show a frame of the narration card rather than the black first frame.
-        page.evaluate(
-            """() => new Promise((done) => {
-                const video = document.querySelector('#final-video');
-                video.addEventListener('seeked', done, { once: true });
-                video.currentTime = 4;
-            })"""
-        )
-        page.wait_for_load_state("networkidle")
-        shots.append(out / "episode.png")
-        page.screenshot(path=shots[-1], full_page=True)
+        shots.append(shoot_episode(page, episode_id, 4, out / "episode.png"))
 
         page.goto(f"/episodes/{episode_id}/script")
         page.wait_for_selector("li.script-section")
@@ -148,18 +154,7 @@ def take_audio_episode(base: str, audio: Path, out: Path, width: int, scheme: st
         page = browser.new_page(
             base_url=base, viewport={"width": width, "height": 900}, color_scheme=scheme
         )
-        page.goto(f"/episodes/{episode_id}")
-        page.wait_for_selector("#final-video")
-        page.wait_for_function("() => document.querySelector('#final-video').readyState >= 1")
-        page.evaluate(
-            """() => new Promise((done) => {
-                const video = document.querySelector('#final-video');
-                video.addEventListener('seeked', done, { once: true });
-                video.currentTime = 12;
-            })"""
-        )
-        page.wait_for_load_state("networkidle")
-        page.screenshot(path=shot, full_page=True)
+        shoot_episode(page, episode_id, 12, shot)
         browser.close()
     return shot
 
